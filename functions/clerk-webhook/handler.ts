@@ -1,0 +1,103 @@
+/**
+ * The webhook route: read → verify → parse → apply, and the one place where errors
+ * become responses. Every request writes one JSON log line (ids, never emails or names).
+ */
+import { MAX_BODY_BYTES, PayloadTooLargeError, readBody } from "./body.ts";
+import { InvalidEventError, parseClerkEvent } from "./clerk_event.ts";
+import { ConfigError } from "./config.ts";
+import { type Outcome, StoreUnavailableError, type SyncStore } from "./store.ts";
+import { WebhookVerificationError, type WebhookVerifier } from "./verify.ts";
+
+/** One request, as logged. */
+export interface LogEntry {
+  svix_id: string | null;
+  type: string | null;
+  clerk_id: string | null;
+  outcome: Outcome | null;
+  status: number;
+  ms: number;
+  error?: string;
+}
+
+/** What {@linkcode createHandler} wires together. */
+export interface HandlerOptions {
+  verifier: WebhookVerifier;
+  store: SyncStore;
+  /** Receives each request's log entry (default: one JSON line on stdout). */
+  log?: (entry: LogEntry) => void;
+  /** Largest body accepted, in bytes (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** The clock, in epoch milliseconds. */
+  now?: () => number;
+}
+
+/** Not a POST. */
+class MethodNotAllowedError extends Error {
+  override name = "MethodNotAllowedError";
+}
+
+/** Writes a log entry as one JSON line. */
+export function logLine(entry: LogEntry): void {
+  console.log(JSON.stringify(entry));
+}
+
+/** Creates the request handler of the clerk-webhook function. */
+export function createHandler(options: HandlerOptions): (request: Request) => Promise<Response> {
+  const { verifier, store, log = logLine, maxBodyBytes = MAX_BODY_BYTES, now = Date.now } = options;
+
+  return async (request) => {
+    const started = performance.now();
+    const entry: LogEntry = { svix_id: null, type: null, clerk_id: null, outcome: null, status: 0, ms: 0 };
+    let response: Response;
+    try {
+      if (request.method !== "POST") throw new MethodNotAllowedError("Only POST is allowed");
+      const delivery = verifier.verify(await readBody(request, maxBodyBytes), request.headers);
+      entry.svix_id = delivery.id;
+      const event = parseClerkEvent(delivery.body, now());
+      entry.type = event.type;
+      entry.clerk_id = event.clerkId;
+      entry.outcome = await store.apply(delivery.id, event);
+      response = Response.json({ outcome: entry.outcome });
+    } catch (error) {
+      response = errorResponse(error, entry);
+    }
+    entry.status = response.status;
+    entry.ms = Math.round((performance.now() - started) * 100) / 100;
+    log(entry);
+    return response;
+  };
+}
+
+/** A handler for a function whose configuration is unusable: it accepts nothing. */
+export function createMisconfiguredHandler(
+  error: ConfigError,
+  log: (entry: LogEntry) => void = logLine,
+): (request: Request) => Promise<Response> {
+  return (request) => {
+    // The body is not read: nothing can be verified without a valid secret.
+    request.body?.cancel().catch(() => {});
+    const entry: LogEntry = { svix_id: null, type: null, clerk_id: null, outcome: null, status: 0, ms: 0 };
+    const response = errorResponse(error, entry);
+    entry.status = response.status;
+    log(entry);
+    return Promise.resolve(response);
+  };
+}
+
+/** Turns an error into its response; the log entry gets the detail, the client does not. */
+function errorResponse(error: unknown, entry: LogEntry): Response {
+  const [status, message] = describe(error);
+  entry.error = error instanceof Error && status >= 500 ? `${error.name}: ${error.message}` : message;
+  const headers: HeadersInit = status === 405 ? { Allow: "POST" } : {};
+  return Response.json({ error: message }, { status, headers });
+}
+
+function describe(error: unknown): [status: number, message: string] {
+  if (error instanceof MethodNotAllowedError) return [405, error.message];
+  if (error instanceof PayloadTooLargeError) return [413, error.message];
+  if (error instanceof WebhookVerificationError) return [400, error.message];
+  if (error instanceof InvalidEventError) return [422, error.message];
+  if (error instanceof StoreUnavailableError) return [503, "Database unavailable; retry later"];
+  if (error instanceof ConfigError) return [500, "The function is misconfigured; see its logs"];
+  return [500, "Internal error"];
+}

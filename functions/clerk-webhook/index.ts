@@ -1,0 +1,29 @@
+/**
+ * clerk-webhook: Clerk user webhooks → public.users.
+ * Wires the configuration to the handler and serves it; the logic is in the modules.
+ */
+import { ConfigError, readConfig } from "./config.ts";
+import { createHandler, createMisconfiguredHandler } from "./handler.ts";
+import { createPostgresStore } from "./postgres_store.ts";
+import type { SyncStore } from "./store.ts";
+import { createSupabaseStore } from "./supabase_store.ts";
+import { WebhookVerifier } from "./verify.ts";
+
+function createServerHandler(): { handler: (request: Request) => Promise<Response>; port?: number } {
+  try {
+    const config = readConfig((name) => Deno.env.get(name));
+    const { database } = config;
+    const store: SyncStore = database.transport === "postgres"
+      ? createPostgresStore(database.url)
+      : createSupabaseStore(database.url, database.key);
+    const handler = createHandler({ verifier: new WebhookVerifier(config.secrets), store });
+    return config.port === undefined ? { handler } : { handler, port: config.port };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(JSON.stringify({ error: `Configuration error: ${error.message}` }));
+    return { handler: createMisconfiguredHandler(error) };
+  }
+}
+
+const { handler, port } = createServerHandler();
+Deno.serve(port === undefined ? {} : { port }, handler);

@@ -1,0 +1,84 @@
+/** The direct transport: public.apply_clerk_user_event() over a PostgreSQL connection pool. */
+import postgres from "postgres";
+import {
+  APPLY_TIMEOUT_MS,
+  applyArguments,
+  isTransientSqlState,
+  StoreUnavailableError,
+  type SyncStore,
+  toOutcome,
+} from "./store.ts";
+
+/** Options of {@linkcode createPostgresStore}. */
+export interface PostgresStoreOptions {
+  /** Connections in the pool (default 10). */
+  max?: number;
+  /** Milliseconds before a call is cancelled and answered as unavailable. */
+  timeoutMs?: number;
+}
+
+/** Opens a pool on `url` (lazily: the first apply connects). */
+export function createPostgresStore(url: string, options: PostgresStoreOptions = {}): SyncStore {
+  const timeoutMs = options.timeoutMs ?? APPLY_TIMEOUT_MS;
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    connect_timeout: Math.ceil(timeoutMs / 1000),
+    idle_timeout: 60,
+    onnotice: () => {},
+    connection: { application_name: "clerk-webhook" },
+  });
+
+  return {
+    async apply(svixId, event) {
+      const a = applyArguments(svixId, event);
+      const query = sql`
+        select public.apply_clerk_user_event(
+          p_svix_id => ${a.p_svix_id}::text,
+          p_event_type => ${a.p_event_type}::text,
+          p_event_at => ${a.p_event_at}::timestamptz,
+          p_clerk_id => ${a.p_clerk_id}::text,
+          p_email => ${a.p_email}::text,
+          p_first_name => ${a.p_first_name}::text,
+          p_last_name => ${a.p_last_name}::text,
+          p_image_url => ${a.p_image_url}::text,
+          p_clerk_created_at => ${a.p_clerk_created_at}::timestamptz,
+          p_clerk_updated_at => ${a.p_clerk_updated_at}::timestamptz
+        ) as outcome`;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          // Cancelling aborts the statement on the server, so nothing commits after
+          // the 503; the rejection answers even when the server is unreachable.
+          query.cancel();
+          reject(new StoreUnavailableError(`No answer from PostgreSQL within ${timeoutMs} ms`));
+        }, timeoutMs);
+      });
+      let rows;
+      try {
+        rows = await Promise.race([query, timeout]);
+      } catch (error) {
+        throw classify(error);
+      } finally {
+        clearTimeout(timer);
+      }
+      return toOutcome(rows[0]?.outcome);
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+/** PostgreSQL errors carry a five-character SQLSTATE; anything else failed on the way. */
+function classify(error: unknown): unknown {
+  if (error instanceof StoreUnavailableError) return error;
+  const code = (error as { code?: unknown })?.code;
+  const isSqlState = error instanceof postgres.PostgresError && typeof code === "string";
+  if (!isSqlState || isTransientSqlState(code)) {
+    return new StoreUnavailableError(`PostgreSQL unavailable: ${describe(error)}`, { cause: error });
+  }
+  return error;
+}
+
+function describe(error: unknown): string {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return [code, message].filter((part) => typeof part === "string" && part !== "").join(" ");
+}

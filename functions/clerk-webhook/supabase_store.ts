@@ -1,0 +1,49 @@
+/** The Supabase transport: public.apply_clerk_user_event() through the Data API (PostgREST). */
+import { createClient } from "@supabase/supabase-js";
+import {
+  APPLY_TIMEOUT_MS,
+  applyArguments,
+  isTransientSqlState,
+  StoreUnavailableError,
+  type SyncStore,
+  toOutcome,
+} from "./store.ts";
+
+/** Options of {@linkcode createSupabaseStore}. */
+export interface SupabaseStoreOptions {
+  /** Milliseconds before a call is aborted and answered as unavailable. */
+  timeoutMs?: number;
+}
+
+/** HTTP statuses that say "try again": PostgREST's 503, gateways and time-outs. */
+const TRANSIENT_STATUSES = new Set([0, 408, 429, 502, 503, 504, 520, 521, 522, 523, 524]);
+
+/** A client for the project at `url`, acting with the server key `key` (service_role). */
+export function createSupabaseStore(
+  url: string,
+  key: string,
+  options: SupabaseStoreOptions = {},
+): SyncStore {
+  const timeoutMs = options.timeoutMs ?? APPLY_TIMEOUT_MS;
+  const client = createClient(url, key, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+  });
+
+  return {
+    async apply(svixId, event) {
+      const { data, error, status } = await client
+        .rpc("apply_clerk_user_event", applyArguments(svixId, event))
+        .abortSignal(AbortSignal.timeout(timeoutMs));
+      if (error === null) return toOutcome(data);
+      // PostgREST answers 500 to some passing conditions (40001, 57014, 55P03): the
+      // SQLSTATE in the body decides, the status only where there is none.
+      const code = error.code ?? "";
+      const message = `Supabase RPC failed with ${status}: ${code} ${error.message}`.trim();
+      if (TRANSIENT_STATUSES.has(status) || isTransientSqlState(code) || /^PGRST00/.test(code)) {
+        throw new StoreUnavailableError(message);
+      }
+      throw new Error(message);
+    },
+    close: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * Scratch databases on the real local PostgreSQL. The test runner (tests/run.ts)
+ * migrates one template per run with the real Supabase CLI; each test module clones
+ * it, so every module starts from the migrated schema and nothing else.
+ */
+import postgres from "postgres";
+
+/** The server tests use; `TEST_DATABASE_URL` overrides. */
+export const SERVER_URL = Deno.env.get("TEST_DATABASE_URL") ??
+  "postgres://postgres@127.0.0.1:5432/postgres";
+
+const ROOT = new URL("../../", import.meta.url);
+const PLATFORM_SQL = new URL("supabase_platform.sql", import.meta.url);
+
+/** The URL of database `name` on the test server. */
+export function databaseUrl(name: string, user?: string): string {
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${name}`;
+  if (user !== undefined) {
+    url.username = user;
+    url.password = "";
+  }
+  return url.href;
+}
+
+/** Runs `fn` with a connection to the server's maintenance database. */
+async function onServer<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end();
+  }
+}
+
+/** Runs a command of the project (or on PATH), failing with its output. */
+export async function run(command: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  const local = new URL(`node_modules/.bin/${command}`, ROOT);
+  const exists = await Deno.stat(local).then(() => true, () => false);
+  const output = await new Deno.Command(exists ? local : command, {
+    args,
+    env,
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  if (!output.success) throw new Error(`${command} ${args.join(" ")} failed:\n${text}`);
+  return text;
+}
+
+/**
+ * Creates database `name` as a Supabase project has it before its migrations (roles,
+ * auth.jwt(), default grants), then applies supabase/migrations with
+ * `supabase db push`, as users deploy.
+ */
+export async function createMigratedDatabase(name: string): Promise<string> {
+  await onServer((sql) => sql.unsafe(`create database "${name}"`));
+  const url = databaseUrl(name);
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(await Deno.readTextFile(PLATFORM_SQL));
+    await sql.unsafe(`alter database "${name}" set search_path to "$user", public, extensions`);
+  } finally {
+    await sql.end();
+  }
+  await run("supabase", ["db", "push", "--db-url", `${url}?sslmode=disable`, "--yes"]);
+  return url;
+}
+
+/** Creates database `name` as a copy of `template`. */
+export async function cloneDatabase(template: string, name: string): Promise<string> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await onServer((sql) => sql.unsafe(`create database "${name}" template "${template}"`));
+      return databaseUrl(name);
+    } catch (error) {
+      // Two clones of one template at the same moment: PostgreSQL refuses the second.
+      if (attempt === 10 || (error as { code?: string }).code !== "55006") throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
+/** Drops every database whose name starts with `prefix`. */
+export function dropDatabases(prefix: string): Promise<void> {
+  return onServer(async (sql) => {
+    const rows = await sql`select datname from pg_database where starts_with(datname, ${prefix})`;
+    for (const { datname } of rows) {
+      await sql.unsafe(`drop database if exists "${datname}" with (force)`);
+    }
+  });
+}
+
+/** A database cloned for one test module, with an owner connection. */
+export interface ScratchDatabase extends AsyncDisposable {
+  name: string;
+  url: string;
+  /** A connection as the owner (postgres), for setting up and reading back. */
+  sql: postgres.Sql;
+}
+
+let clones = 0;
+
+/** Clones the run's migrated template; `npm test` provides it. */
+export async function scratchDatabase(): Promise<ScratchDatabase> {
+  const template = Deno.env.get("CWS_TEMPLATE_DATABASE");
+  const prefix = Deno.env.get("CWS_RUN_PREFIX");
+  if (template === undefined || prefix === undefined) {
+    throw new Error("Run the tests with `npm test` (tests/run.ts), which prepares the database");
+  }
+  const name = `${prefix}_${crypto.randomUUID().slice(0, 8)}_${++clones}`;
+  const url = await cloneDatabase(template, name);
+  const sql = postgres(url, { max: 4, onnotice: () => {} });
+  return {
+    name,
+    url,
+    sql,
+    async [Symbol.asyncDispose]() {
+      await sql.end();
+      await onServer((server) => server.unsafe(`drop database if exists "${name}" with (force)`));
+    },
+  };
+}
