@@ -16,7 +16,10 @@ export class PayloadTooLargeError extends Error {
  * the client declared a Content-Length: a lying or absent length is caught while
  * streaming, and the rest of the stream is cancelled unread.
  */
-export async function readBody(request: Request, limit: number = MAX_BODY_BYTES): Promise<Uint8Array> {
+export async function readBody(
+  request: Request,
+  limit: number = MAX_BODY_BYTES,
+): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > limit) throw new PayloadTooLargeError(limit);
   if (request.body === null) return new Uint8Array(0);

@@ -48,10 +48,13 @@ export function readConfig(env: Env): Config {
     }
   }
   if (secrets.length === 0) {
-    throw new ConfigError(SECRET_VARIABLES[0]!, "missing: set the signing secret of the Clerk endpoint (whsec_…)");
+    throw new ConfigError(
+      SECRET_VARIABLES[0]!,
+      "missing: set the signing secret of the Clerk endpoint (whsec_…)",
+    );
   }
 
-  return { secrets, database: readDatabase(read), port: readPort(read("PORT")) };
+  return { secrets, database: readDatabase(read), port: readPort(env) };
 }
 
 function readDatabase(read: (name: string) => string | undefined): DatabaseConfig {
@@ -65,7 +68,10 @@ function readDatabase(read: (name: string) => string | undefined): DatabaseConfi
 
   const url = read("SUPABASE_URL");
   if (url === undefined) {
-    throw new ConfigError("SUPABASE_URL", "missing: set SUPABASE_URL and a secret key, or DATABASE_URL");
+    throw new ConfigError(
+      "SUPABASE_URL",
+      "missing: set SUPABASE_URL and a secret key, or DATABASE_URL",
+    );
   }
   if (!/^https?:\/\//.test(url) || !URL.canParse(url)) {
     throw new ConfigError("SUPABASE_URL", "not an http(s) URL");
@@ -97,7 +103,9 @@ function readKey(read: (name: string) => string | undefined): string {
   return legacy;
 }
 
-function readPort(value: string | undefined): number | undefined {
+/** Reads `PORT`: the port to listen on locally, if set. */
+export function readPort(env: Env): number | undefined {
+  const value = env("PORT")?.trim() || undefined;
   if (value === undefined) return undefined;
   const port = Number(value);
   if (!/^[0-9]+$/.test(value) || port > 65535) {

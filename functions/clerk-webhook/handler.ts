@@ -47,7 +47,14 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
 
   return async (request) => {
     const started = performance.now();
-    const entry: LogEntry = { svix_id: null, type: null, clerk_id: null, outcome: null, status: 0, ms: 0 };
+    const entry: LogEntry = {
+      svix_id: null,
+      type: null,
+      clerk_id: null,
+      outcome: null,
+      status: 0,
+      ms: 0,
+    };
     let response: Response;
     try {
       if (request.method !== "POST") throw new MethodNotAllowedError("Only POST is allowed");
@@ -76,7 +83,14 @@ export function createMisconfiguredHandler(
   return (request) => {
     // The body is not read: nothing can be verified without a valid secret.
     request.body?.cancel().catch(() => {});
-    const entry: LogEntry = { svix_id: null, type: null, clerk_id: null, outcome: null, status: 0, ms: 0 };
+    const entry: LogEntry = {
+      svix_id: null,
+      type: null,
+      clerk_id: null,
+      outcome: null,
+      status: 0,
+      ms: 0,
+    };
     const response = errorResponse(error, entry);
     entry.status = response.status;
     log(entry);
@@ -87,7 +101,9 @@ export function createMisconfiguredHandler(
 /** Turns an error into its response; the log entry gets the detail, the client does not. */
 function errorResponse(error: unknown, entry: LogEntry): Response {
   const [status, message] = describe(error);
-  entry.error = error instanceof Error && status >= 500 ? `${error.name}: ${error.message}` : message;
+  entry.error = error instanceof Error && status >= 500
+    ? `${error.name}: ${error.message}`
+    : message;
   const headers: HeadersInit = status === 405 ? { Allow: "POST" } : {};
   return Response.json({ error: message }, { status, headers });
 }

@@ -2,16 +2,21 @@
  * clerk-webhook: Clerk user webhooks → public.users.
  * Wires the configuration to the handler and serves it; the logic is in the modules.
  */
-import { ConfigError, readConfig } from "./config.ts";
+import { ConfigError, readConfig, readPort } from "./config.ts";
 import { createHandler, createMisconfiguredHandler } from "./handler.ts";
 import { createPostgresStore } from "./postgres_store.ts";
 import type { SyncStore } from "./store.ts";
 import { createSupabaseStore } from "./supabase_store.ts";
 import { WebhookVerifier } from "./verify.ts";
 
-function createServerHandler(): { handler: (request: Request) => Promise<Response>; port?: number } {
+const env = (name: string) => Deno.env.get(name);
+
+function createServerHandler(): {
+  handler: (request: Request) => Promise<Response>;
+  port?: number;
+} {
   try {
-    const config = readConfig((name) => Deno.env.get(name));
+    const config = readConfig(env);
     const { database } = config;
     const store: SyncStore = database.transport === "postgres"
       ? createPostgresStore(database.url)
@@ -21,7 +26,9 @@ function createServerHandler(): { handler: (request: Request) => Promise<Respons
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(JSON.stringify({ error: `Configuration error: ${error.message}` }));
-    return { handler: createMisconfiguredHandler(error) };
+    const handler = createMisconfiguredHandler(error);
+    const port = error.variable === "PORT" ? undefined : readPort(env);
+    return port === undefined ? { handler } : { handler, port };
   }
 }
 

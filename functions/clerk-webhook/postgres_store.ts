@@ -73,7 +73,9 @@ function classify(error: unknown): unknown {
   const code = (error as { code?: unknown })?.code;
   const isSqlState = error instanceof postgres.PostgresError && typeof code === "string";
   if (!isSqlState || isTransientSqlState(code)) {
-    return new StoreUnavailableError(`PostgreSQL unavailable: ${describe(error)}`, { cause: error });
+    return new StoreUnavailableError(`PostgreSQL unavailable: ${describe(error)}`, {
+      cause: error,
+    });
   }
   return error;
 }

@@ -34,7 +34,11 @@ async function onServer<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
 }
 
 /** Runs a command of the project (or on PATH), failing with its output. */
-export async function run(command: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+export async function run(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
   const local = new URL(`node_modules/.bin/${command}`, ROOT);
   const exists = await Deno.stat(local).then(() => true, () => false);
   const output = await new Deno.Command(exists ? local : command, {

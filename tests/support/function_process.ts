@@ -1,0 +1,57 @@
+/**
+ * The clerk-webhook function as its own process, started the way `npm start` does,
+ * with only the permissions the Supabase edge runtime grants (net and env).
+ */
+const ENTRYPOINT = new URL("../../functions/clerk-webhook/index.ts", import.meta.url);
+
+/** A running function process. */
+export interface FunctionProcess extends AsyncDisposable {
+  url: string;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  /** Waits until the output matches `pattern` (output reaches us a little after responses). */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+/** A port that was free a moment ago. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Starts the function with `env` (and PORT) and waits until it listens. */
+export async function startFunction(env: Record<string, string>): Promise<FunctionProcess> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", ENTRYPOINT.href],
+    env: { ...env, PORT: String(port), NO_COLOR: "1" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
+  };
+  const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const waitForOutput = async (pattern: RegExp, timeoutMs = 10_000) => {
+    for (let waited = 0; !pattern.test(text); waited += 10) {
+      if (waited > timeoutMs) throw new Error(`No output matching ${pattern} in:\n${text}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return text;
+  };
+  await waitForOutput(/Listening on/, 20_000);
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    output: () => text,
+    waitForOutput,
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGTERM");
+      await child.status;
+      await collecting;
+    },
+  };
+}
