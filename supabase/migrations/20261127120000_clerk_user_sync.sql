@@ -5,7 +5,8 @@
 -- delivery atomically and makes every delivery order converge to Clerk's final state:
 --   * a ledger of svix-ids makes a redelivery change nothing ('duplicate');
 --   * each row remembers the version of the Clerk state it holds, ordered by
---     (Clerk updated_at, envelope timestamp, svix-id); an older event is 'stale';
+--     (Clerk updated_at, envelope timestamp, svix-id in byte order); an older event
+--     is 'stale';
 --   * a tombstone per deleted Clerk id: Clerk never reuses ids, so nothing brings a
 --     deleted user back;
 --   * an email moving between users goes to whichever state is newer.
@@ -187,8 +188,8 @@ begin
 
     if exists (select 1 from clerk_sync.deleted_users d where d.clerk_id = p_clerk_id)
       or (v_stored.svix_id is not null
-        and (v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)
-          > (p_clerk_updated_at, p_event_at, p_svix_id))
+        and (v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id collate "C")
+          > (p_clerk_updated_at, p_event_at, p_svix_id collate "C"))
     then
       v_outcome := 'stale';
     else
@@ -198,8 +199,8 @@ begin
         update public.users u set email = null
         where u.clerk_id = v_holder
           and lower(u.email) = lower(v_email)
-          and (u.clerk_updated_at, u.clerk_event_at, u.svix_id)
-            < (p_clerk_updated_at, p_event_at, p_svix_id);
+          and (u.clerk_updated_at, u.clerk_event_at, u.svix_id collate "C")
+            < (p_clerk_updated_at, p_event_at, p_svix_id collate "C");
         if exists (
           select 1 from public.users u
           where lower(u.email) = lower(v_email) and u.clerk_id <> p_clerk_id
@@ -241,15 +242,22 @@ comment on function public.apply_clerk_user_event(text, text, timestamptz, text,
 
 create function clerk_sync.prune_deliveries(p_older_than interval default interval '30 days')
 returns bigint
-language sql
+language plpgsql
 set search_path = ''
 as $$
-  with pruned as (
-    delete from clerk_sync.deliveries
-    where received_at < now() - p_older_than
-    returning 1
-  )
-  select count(*) from pruned;
+declare
+  v_pruned bigint;
+begin
+  -- Svix retries a message for about 27.6 hours: forgetting a delivery sooner would let
+  -- its retry apply twice.
+  if p_older_than is null or p_older_than < interval '28 hours' then
+    raise exception 'Cannot prune deliveries younger than 28 hours: %', p_older_than
+      using errcode = 'invalid_parameter_value';
+  end if;
+  delete from clerk_sync.deliveries where received_at < now() - p_older_than;
+  get diagnostics v_pruned = row_count;
+  return v_pruned;
+end;
 $$;
 
 comment on function clerk_sync.prune_deliveries(interval) is

@@ -64,12 +64,22 @@ export async function createMigratedDatabase(name: string): Promise<string> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     await sql.unsafe(await Deno.readTextFile(PLATFORM_SQL));
-    await sql.unsafe(`alter database "${name}" set search_path to "$user", public, extensions`);
   } finally {
     await sql.end();
   }
+  await setSearchPath(name);
   await run("supabase", ["db", "push", "--db-url", `${url}?sslmode=disable`, "--yes"]);
   return url;
+}
+
+/**
+ * Gives database `name` Supabase's search_path, where extensions (pgTAP among them)
+ * live. A database setting, which `create database … template` does not copy.
+ */
+function setSearchPath(name: string): Promise<unknown> {
+  return onServer((sql) =>
+    sql.unsafe(`alter database "${name}" set search_path to "$user", public, extensions`)
+  );
 }
 
 /** Creates database `name` as a copy of `template`. */
@@ -77,6 +87,7 @@ export async function cloneDatabase(template: string, name: string): Promise<str
   for (let attempt = 1;; attempt++) {
     try {
       await onServer((sql) => sql.unsafe(`create database "${name}" template "${template}"`));
+      await setSearchPath(name);
       return databaseUrl(name);
     } catch (error) {
       // Two clones of one template at the same moment: PostgreSQL refuses the second.
