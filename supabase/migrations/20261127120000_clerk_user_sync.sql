@@ -121,8 +121,8 @@ returns text
 language plpgsql
 security definer
 set search_path = ''
--- A delivery stuck behind a lock fails fast with 55P03 (answered 503, retried by Svix)
--- instead of holding the webhook past Svix's 15 s.
+-- A delivery stuck behind a lock fails fast with 55P03 (the function answers 503,
+-- so Svix retries) instead of holding the webhook past Svix's 15 s.
 set lock_timeout = '3s'
 as $$
 declare
