@@ -26,7 +26,8 @@ export interface Config {
 /** Reads an environment variable; blank counts as unset. */
 export type Env = (name: string) => string | undefined;
 
-const SECRET_VARIABLES = ["CLERK_WEBHOOK_SECRET", "CLERK_WEBHOOK_SIGNING_SECRET"];
+/** The variables that hold signing secrets: the seed's name, then Clerk's current one. */
+export const SECRET_VARIABLES = ["CLERK_WEBHOOK_SECRET", "CLERK_WEBHOOK_SIGNING_SECRET"] as const;
 
 /**
  * Reads the configuration from `env`. Secrets come from `CLERK_WEBHOOK_SECRET` and/or

@@ -4,9 +4,7 @@
  */
 import { ConfigError, readConfig, readPort } from "./config.ts";
 import { createHandler, createMisconfiguredHandler } from "./handler.ts";
-import { createPostgresStore } from "./postgres_store.ts";
-import type { SyncStore } from "./store.ts";
-import { createSupabaseStore } from "./supabase_store.ts";
+import { openStore } from "./open_store.ts";
 import { WebhookVerifier } from "./verify.ts";
 
 const env = (name: string) => Deno.env.get(name);
@@ -17,10 +15,7 @@ function createServerHandler(): {
 } {
   try {
     const config = readConfig(env);
-    const { database } = config;
-    const store: SyncStore = database.transport === "postgres"
-      ? createPostgresStore(database.url)
-      : createSupabaseStore(database.url, database.key);
+    const store = openStore(config.database);
     const handler = createHandler({ verifier: new WebhookVerifier(config.secrets), store });
     return config.port === undefined ? { handler } : { handler, port: config.port };
   } catch (error) {

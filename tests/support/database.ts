@@ -10,7 +10,7 @@ export const SERVER_URL = Deno.env.get("TEST_DATABASE_URL") ??
   "postgres://postgres@127.0.0.1:5432/postgres";
 
 const ROOT = new URL("../../", import.meta.url);
-const PLATFORM_SQL = new URL("supabase_platform.sql", import.meta.url);
+const PLATFORM_SQL = new URL("../../functions/cli/supabase_platform.sql", import.meta.url);
 
 /** The URL of database `name` on the test server. */
 export function databaseUrl(name: string, user?: string): string {

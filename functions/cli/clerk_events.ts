@@ -1,0 +1,86 @@
+/**
+ * Clerk-shaped events, built on Clerk's own sample `user.created` payload
+ * (clerk_sample_user_created.json, verbatim from Clerk's docs), so every event carries
+ * the fields Clerk sends. Used by `npm run send` and by the tests.
+ */
+import SAMPLE from "./clerk_sample_user_created.json" with { type: "json" };
+
+/** Where Clerk's sample event is, for reading it verbatim. */
+export const SAMPLE_URL = new URL("./clerk_sample_user_created.json", import.meta.url);
+
+/** The user of Clerk's sample event, as the dashboard's Testing tab sends it. */
+export const SAMPLE_USER = {
+  id: SAMPLE.data.id,
+  email: SAMPLE.data.email_addresses[0]!.email_address,
+  firstName: SAMPLE.data.first_name,
+  lastName: SAMPLE.data.last_name,
+} as const;
+
+/** A fresh Clerk user id. */
+export function newClerkId(): string {
+  return `user_${crypto.randomUUID().replaceAll("-", "").slice(0, 27)}`;
+}
+
+/** The synced fields of a user at one moment in Clerk. */
+export interface UserState {
+  id: string;
+  email: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  imageUrl?: string | null;
+  /** Clerk's created_at, epoch ms. */
+  createdAt?: number;
+  /** Clerk's updated_at, epoch ms. */
+  updatedAt: number;
+  /** Other addresses the user has, listed before the primary one. */
+  otherEmails?: string[];
+}
+
+/** A `user.created` or `user.updated` event carrying `state`, stamped `timestamp` (ms). */
+export function userEvent(
+  type: "user.created" | "user.updated",
+  state: UserState,
+  timestamp: number = state.updatedAt,
+): Record<string, unknown> {
+  const others = (state.otherEmails ?? []).map((address, index) =>
+    emailAddress(`idn_other${index}`, address)
+  );
+  const primary = state.email === null ? [] : [emailAddress("idn_primary", state.email)];
+  return {
+    ...SAMPLE,
+    type,
+    timestamp,
+    data: {
+      ...SAMPLE.data,
+      id: state.id,
+      email_addresses: [...others, ...primary],
+      primary_email_address_id: state.email === null ? null : "idn_primary",
+      first_name: state.firstName ?? null,
+      last_name: state.lastName ?? null,
+      image_url: state.imageUrl ?? `https://img.clerk.com/${state.id}`,
+      created_at: state.createdAt ?? state.updatedAt,
+      updated_at: state.updatedAt,
+    },
+  };
+}
+
+/** A `user.deleted` event as Clerk sends it, stamped `timestamp` (ms). */
+export function deletedEvent(id: string, timestamp: number): Record<string, unknown> {
+  return {
+    data: { deleted: true, id, object: "user" },
+    instance_id: SAMPLE.instance_id,
+    object: "event",
+    timestamp,
+    type: "user.deleted",
+  };
+}
+
+function emailAddress(id: string, address: string) {
+  return {
+    email_address: address,
+    id,
+    linked_to: [],
+    object: "email_address",
+    verification: { status: "verified", strategy: "email_code" },
+  };
+}

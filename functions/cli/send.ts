@@ -1,0 +1,208 @@
+/**
+ * `npm run send -- <event>... [options]`: signs Clerk-shaped events with svix, as Clerk
+ * does, posts them to the running function and prints each answer.
+ */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { parseWebhookSecrets } from "../clerk-webhook/verify.ts";
+import { deletedEvent, SAMPLE_USER, userEvent } from "./clerk_events.ts";
+import {
+  configuredSecretVariable,
+  DEFAULT_PORT,
+  readDevSecret,
+  readRunningServer,
+} from "./local_dev.ts";
+import { deliver, newSvixId } from "./webhooks.ts";
+
+const USAGE = `Usage: npm run send -- <event>... [options]
+
+Signs each event with svix and posts it to the running function (npm start).
+
+  <event>             user.created, user.updated, user.deleted, or the path of a JSON
+                      payload, sent as it is. Several events go in the order given,
+                      one second apart in Clerk's timestamps.
+  --id <user_…>       Clerk user id           (default: ${SAMPLE_USER.id})
+  --email <address>   primary email, "" for none (default: ${SAMPLE_USER.email} for
+                      the sample user, else <id>@example.com)
+  --first-name <name> first name, "" for none (default: ${SAMPLE_USER.firstName})
+  --last-name <name>  last name, "" for none  (default: ${SAMPLE_USER.lastName})
+  --url <url>         the function (default: the running npm start, else
+                      http://localhost:${DEFAULT_PORT})
+  --repeat <n>        send each delivery n times with the same svix-id, as Svix retries
+  --shuffle           send the deliveries in random order
+
+The defaults are the user of Clerk's sample event, as the dashboard's Testing tab sends.
+Like Clerk's, a user.updated event carries the whole user: repeat the options that
+differ from the defaults.
+The secret is CLERK_WEBHOOK_SECRET (or CLERK_WEBHOOK_SIGNING_SECRET) if set, else the
+development secret that npm start keeps in .data/webhook_secret.`;
+
+const USER_TYPES = ["user.created", "user.updated", "user.deleted"] as const;
+
+/** One signed message: sent once, or several times with --repeat. */
+interface Delivery {
+  type: string;
+  clerkId: string;
+  svixId: string;
+  body: string;
+}
+
+/** The command line is wrong: the message and the usage are printed. */
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        id: { type: "string" },
+        email: { type: "string" },
+        "first-name": { type: "string" },
+        "last-name": { type: "string" },
+        url: { type: "string" },
+        repeat: { type: "string", default: "1" },
+        shuffle: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+type Options = ReturnType<typeof parse>["values"];
+
+/** `""` clears a field, as Clerk sends null for a name or email that is not set. */
+const nullable = (value: string) => value === "" ? null : value;
+
+async function buildDelivery(event: string, at: number, options: Options): Promise<Delivery> {
+  const svixId = newSvixId();
+  if (!(USER_TYPES as readonly string[]).includes(event)) {
+    // npm runs scripts in the project root, and says in INIT_CWD where it was run.
+    const path = resolve(Deno.env.get("INIT_CWD") ?? ".", event);
+    let body: string;
+    try {
+      body = await Deno.readTextFile(path);
+    } catch (error) {
+      throw new UsageError(
+        `"${event}" is neither ${USER_TYPES.join(", ")} nor a readable file: ${
+          (error as Error).message
+        }`,
+      );
+    }
+    let json: { type?: unknown; data?: { id?: unknown } } | undefined;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      // Sent as it is: the function's answer says what is wrong with it.
+    }
+    return {
+      type: String(json?.type ?? event),
+      clerkId: String(json?.data?.id ?? "-"),
+      svixId,
+      body,
+    };
+  }
+  const id = options.id ?? SAMPLE_USER.id;
+  const payload = event === "user.deleted" ? deletedEvent(id, at) : userEvent(
+    event as "user.created" | "user.updated",
+    {
+      id,
+      email: nullable(
+        options.email ?? (id === SAMPLE_USER.id ? SAMPLE_USER.email : `${id}@example.com`),
+      ),
+      firstName: nullable(options["first-name"] ?? SAMPLE_USER.firstName),
+      lastName: nullable(options["last-name"] ?? SAMPLE_USER.lastName),
+      updatedAt: at,
+    },
+  );
+  return { type: event, clerkId: id, svixId, body: JSON.stringify(payload) };
+}
+
+/** The configured secret (the first, if several), else the development secret. */
+async function signingSecret(): Promise<{ secret: string; source: string }> {
+  const env = (name: string) => Deno.env.get(name);
+  const variable = configuredSecretVariable(env);
+  if (variable !== undefined) {
+    try {
+      return { secret: parseWebhookSecrets(env(variable)!)[0]!, source: variable };
+    } catch (error) {
+      throw new Error(`${variable}: ${(error as Error).message}`);
+    }
+  }
+  const secret = await readDevSecret();
+  if (secret === undefined) {
+    throw new Error(
+      "No signing secret: run npm start once (it creates .data/webhook_secret), or set CLERK_WEBHOOK_SECRET",
+    );
+  }
+  return { secret, source: "the development secret in .data/webhook_secret" };
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = crypto.getRandomValues(new Uint32Array(1))[0]! % (i + 1);
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+/** Sends one delivery and prints its line; whether the function took it (2xx). */
+async function send(url: string, delivery: Delivery, secret: string): Promise<boolean> {
+  const label = `${delivery.type}  ${delivery.clerkId}  ${delivery.svixId}  →`;
+  let answer: Awaited<ReturnType<typeof deliver>>;
+  try {
+    answer = await deliver(url, delivery.body, { secret, id: delivery.svixId });
+  } catch (error) {
+    const reason = error instanceof SyntaxError
+      ? "the answer is not JSON: is this the clerk-webhook function?"
+      : `cannot reach ${url}: is npm start running?`;
+    console.log(`${label} ${reason}`);
+    return false;
+  }
+  const { status, body } = answer;
+  console.log(`${label} ${status} ${body.outcome ?? body.error ?? JSON.stringify(body)}`);
+  return status >= 200 && status < 300;
+}
+
+async function main(args: string[]): Promise<number> {
+  const { values: options, positionals: events } = parse(args);
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (events.length === 0) throw new UsageError("Name at least one event");
+  const repeat = Number(options.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) {
+    throw new UsageError(`--repeat "${options.repeat}" is not a whole number of at least 1`);
+  }
+
+  const { secret, source } = await signingSecret();
+  const url = options.url ?? (await readRunningServer())?.functionUrl ??
+    `http://localhost:${DEFAULT_PORT}`;
+  // Clerk stamps later events later: the first event given is the oldest.
+  const now = Date.now();
+  const built = await Promise.all(
+    events.map((event, index) =>
+      buildDelivery(event, now - (events.length - 1 - index) * 1000, options)
+    ),
+  );
+  const deliveries = built.flatMap((delivery) => Array<Delivery>(repeat).fill(delivery));
+  if (options.shuffle) shuffle(deliveries);
+
+  console.log(`Posting to ${url}, signed with ${source}:`);
+  let ok = true;
+  for (const delivery of deliveries) ok = await send(url, delivery, secret) && ok;
+  return ok ? 0 : 1;
+}
+
+try {
+  Deno.exit(await main(Deno.args));
+} catch (error) {
+  console.error((error as Error).message);
+  if (error instanceof UsageError) console.error(`\n${USAGE}`);
+  Deno.exit(error instanceof UsageError ? 2 : 1);
+}

@@ -1,0 +1,339 @@
+/**
+ * Seeded Clerk histories for convergence tests: a small model of a Clerk instance
+ * (users, their email addresses, names and image) mutated at random, recording the
+ * webhook event Clerk emits for each mutation and Clerk's state at the end.
+ *
+ * The model keeps Clerk's rule that an address belongs to at most one user at any
+ * instant, so moves and swaps of addresses take several steps, as they do in Clerk.
+ */
+import { deletedEvent, userEvent } from "./clerk.ts";
+
+/** A seeded pseudo-random generator (mulberry32): one seed, one sequence. */
+export class Random {
+  #state: number;
+
+  constructor(seed: number) {
+    this.#state = seed >>> 0;
+  }
+
+  /** A number in [0, 1). */
+  next(): number {
+    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
+    let t = this.#state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** An integer in [0, `n`). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** True with probability `p`. */
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  /** One of `items`, which must not be empty. */
+  pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new RangeError("Cannot pick from an empty list");
+    return items[this.int(items.length)]!;
+  }
+
+  /** Shuffles `items` in place (Fisher–Yates) and returns it. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [items[i], items[j]] = [items[j]!, items[i]!];
+    }
+    return items;
+  }
+}
+
+/** One webhook event of a history, as Clerk emits it. */
+export interface HistoryEvent {
+  /** Position in the history; Clerk's clock increases with it. */
+  index: number;
+  /** The svix-id every delivery of this event carries. */
+  svixId: string;
+  type: "user.created" | "user.updated" | "user.deleted";
+  /** The user's label in the history (`u0`, `u1`, …), for reports. */
+  user: string;
+  clerkId: string;
+  /** The envelope, shaped like Clerk's. */
+  payload: Record<string, unknown>;
+  /** What changed, for reports: no email address or name, only labels. */
+  change: string;
+  /** The user's synced columns after the event; null once deleted. */
+  state: SyncedUser | null;
+  /** Every address the user holds after the event, primary or not. */
+  addresses: readonly string[];
+}
+
+/** A row of public.users as Clerk's state dictates it (the synced columns). */
+export interface SyncedUser {
+  clerk_id: string;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  image_url: string;
+  clerk_created_at: Date;
+  clerk_updated_at: Date;
+}
+
+/** A generated history: its events in Clerk's order, and Clerk's state after the last. */
+export interface ClerkHistory {
+  seed: number;
+  /** Every Clerk id of the history starts with it, and no other history's does. */
+  clerkIdPrefix: string;
+  events: HistoryEvent[];
+  /** Clerk's state after the last event: {@linkcode stateAfter} all events. */
+  finalUsers: SyncedUser[];
+}
+
+/** Options of {@linkcode generateHistory}. */
+export interface HistoryOptions {
+  /** Made part of every id and address, so that histories can share a database. */
+  namespace?: string;
+  /** Clerk's clock at the start of the history, epoch ms (default: 2025-01-01). */
+  start?: number;
+}
+
+/** One Clerk user in the model. */
+interface ModelUser {
+  label: string;
+  id: string;
+  /** The user's addresses; `primary` is one of them or null. */
+  addresses: string[];
+  primary: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  imageUrl: string;
+  createdAt: number;
+  updatedAt: number;
+  alive: boolean;
+}
+
+const FIRST_NAMES = ["Ada", "Grace", "Zoë", "José", "Łukasz", "美咲", "O'Brien", "Ngozi"];
+const LAST_NAMES = ["Lovelace", "Hopper", "Núñez", "van der Berg", "Søndergaard", "李"];
+const MAX_LIVE_USERS = 8;
+const DEFAULT_START = Date.UTC(2025, 0, 1);
+
+/**
+ * Generates the history of `seed`: 2 to 5 users created, then 10 to 49 random
+ * mutations (created users, renames and null names, new images, addresses added,
+ * removed or made primary, primary addresses swapped between two users in three
+ * steps, deletions), new users often taking addresses that others let go. Each event
+ * has its own svix-id, a Clerk `updated_at` later than every earlier event's, and an
+ * envelope timestamp 0 to 2 ms after it.
+ */
+export function generateHistory(seed: number, options: HistoryOptions = {}): ClerkHistory {
+  const random = new Random(seed);
+  const tag = `${options.namespace ?? ""}s${seed}`;
+  const clerkIdPrefix = `user_${tag}_`;
+  const users: ModelUser[] = [];
+  const events: HistoryEvent[] = [];
+  /** Addresses that a user let go, which Clerk lets anyone take. */
+  const freed: string[] = [];
+  let addressCount = 0;
+  let clock = (options.start ?? DEFAULT_START) + random.int(1000);
+
+  const live = () => users.filter((user) => user.alive);
+  const name = (names: readonly string[]) => random.chance(0.25) ? null : random.pick(names);
+  const others = (user: ModelUser) => user.addresses.filter((address) => address !== user.primary);
+  // A realistic mix: most events seconds apart, some a few milliseconds apart.
+  const tick = () => clock += 3 + random.int(random.chance(0.3) ? 20 : 5000);
+
+  function takeAddress(): string {
+    if (freed.length > 0 && random.chance(0.6)) {
+      return freed.splice(random.int(freed.length), 1)[0]!;
+    }
+    return `mail${addressCount++}.${tag}@example.com`;
+  }
+
+  function release(user: ModelUser, address: string): void {
+    user.addresses = user.addresses.filter((owned) => owned !== address);
+    if (user.primary === address) user.primary = null;
+    freed.push(address);
+  }
+
+  function emit(type: "user.created" | "user.updated", user: ModelUser, change: string): void {
+    user.updatedAt = tick();
+    // Clerk's user.created carries equal created_at and updated_at.
+    if (type === "user.created") user.createdAt = user.updatedAt;
+    const payload = userEvent(type, {
+      id: user.id,
+      email: user.primary,
+      otherEmails: others(user),
+      firstName: user.firstName,
+      lastName: user.lastName,
+      imageUrl: user.imageUrl,
+      createdAt: user.createdAt,
+      updatedAt: user.updatedAt,
+    }, user.updatedAt + random.int(3));
+    record(type, user, payload, change);
+  }
+
+  function record(
+    type: HistoryEvent["type"],
+    user: ModelUser,
+    payload: Record<string, unknown>,
+    change: string,
+  ): void {
+    const index = events.length;
+    events.push({
+      index,
+      svixId: `msg_${tag}_e${index}`,
+      type,
+      user: user.label,
+      clerkId: user.id,
+      payload,
+      change,
+      state: user.alive
+        ? {
+          clerk_id: user.id,
+          email: user.primary,
+          first_name: user.firstName,
+          last_name: user.lastName,
+          image_url: user.imageUrl,
+          clerk_created_at: new Date(user.createdAt),
+          clerk_updated_at: new Date(user.updatedAt),
+        }
+        : null,
+      addresses: [...user.addresses],
+    });
+  }
+
+  function create(): void {
+    const label = `u${users.length}`;
+    const addresses = Array.from(
+      { length: random.chance(0.15) ? 0 : 1 + random.int(2) },
+      takeAddress,
+    );
+    const user: ModelUser = {
+      label,
+      id: `${clerkIdPrefix}${label}`,
+      addresses,
+      primary: addresses.length === 0 ? null : random.pick(addresses),
+      firstName: name(FIRST_NAMES),
+      lastName: name(LAST_NAMES),
+      imageUrl: `https://img.clerk.com/${tag}/${label}/0`,
+      createdAt: 0,
+      updatedAt: 0,
+      alive: true,
+    };
+    users.push(user);
+    emit("user.created", user, `created with ${addresses.length} address(es)`);
+  }
+
+  /** The mutations of one step, each applicable when its guard holds. */
+  const mutations: [weight: number, guard: () => boolean, run: () => void][] = [
+    [2, () => live().length < MAX_LIVE_USERS, create],
+    [3, () => live().length > 0, () => {
+      const user = random.pick(live());
+      user.firstName = name(FIRST_NAMES);
+      user.lastName = name(LAST_NAMES);
+      emit("user.updated", user, "names set (some maybe null)");
+    }],
+    [1, () => live().length > 0, () => {
+      const user = random.pick(live());
+      user.imageUrl = user.imageUrl.replace(/\d+$/, (n) => String(Number(n) + 1));
+      emit("user.updated", user, "new image");
+    }],
+    [3, () => live().length > 0, () => {
+      const user = random.pick(live());
+      const address = takeAddress();
+      user.addresses.push(address);
+      const makePrimary = random.chance(0.6);
+      if (makePrimary) user.primary = address;
+      emit("user.updated", user, makePrimary ? "address added as primary" : "address added");
+    }],
+    [2, () => live().some((user) => others(user).length > 0), () => {
+      const user = random.pick(live().filter((user) => others(user).length > 0));
+      user.primary = random.pick(others(user));
+      emit("user.updated", user, "primary switched to another address");
+    }],
+    [3, () => live().some((user) => user.addresses.length > 0), () => {
+      const user = random.pick(live().filter((user) => user.addresses.length > 0));
+      const address = random.pick(user.addresses);
+      const wasPrimary = address === user.primary;
+      release(user, address);
+      if (wasPrimary && user.addresses.length > 0 && random.chance(0.5)) {
+        user.primary = random.pick(user.addresses);
+      }
+      emit("user.updated", user, wasPrimary ? "primary address removed" : "address removed");
+    }],
+    [2, () => live().filter((user) => user.primary !== null).length >= 2, swapPrimaries],
+    [2, () => live().length > 1, () => {
+      const user = random.pick(live());
+      user.alive = false;
+      for (const address of [...user.addresses]) release(user, address);
+      record("user.deleted", user, deletedEvent(user.id, tick() + random.int(3)), "deleted");
+    }],
+  ];
+
+  /** Two users exchange primary addresses: a → temporary (or none), b → a's, a → b's. */
+  function swapPrimaries(): void {
+    const [a, b] = random.shuffle(live().filter((user) => user.primary !== null));
+    const first = a!.primary!;
+    const second = b!.primary!;
+    const temporary = random.chance(0.5) ? takeAddress() : null;
+    release(a!, first);
+    if (temporary !== null) {
+      a!.addresses.push(temporary);
+      a!.primary = temporary;
+    }
+    emit("user.updated", a!, `swap with ${b!.label} 1/3: lets its primary go`);
+    release(b!, second);
+    freed.splice(freed.indexOf(first), 1);
+    b!.addresses.push(first);
+    b!.primary = first;
+    emit("user.updated", b!, `swap with ${a!.label} 2/3: takes ${a!.label}'s address`);
+    freed.splice(freed.indexOf(second), 1);
+    a!.addresses.push(second);
+    a!.primary = second;
+    if (temporary !== null) release(a!, temporary);
+    emit("user.updated", a!, `swap with ${b!.label} 3/3: takes ${b!.label}'s address`);
+  }
+
+  const initial = 2 + random.int(4);
+  for (let i = 0; i < initial; i++) create();
+  const steps = 10 + random.int(40);
+  for (let i = 0; i < steps; i++) {
+    const possible = mutations.filter(([, guard]) => guard());
+    let roll = random.next() * possible.reduce((sum, [weight]) => sum + weight, 0);
+    const [, , run] = possible.find(([weight]) => (roll -= weight) < 0) ?? possible.at(-1)!;
+    run();
+  }
+
+  return { seed, clerkIdPrefix, events, finalUsers: stateAfter(events) };
+}
+
+/**
+ * Clerk's state after `events` (a history, or part of one, in Clerk's order): each
+ * user as its last event left it, deleted users left out, ordered by `clerk_id` in
+ * byte order. Throws a `RangeError` if two users would hold one address at the same
+ * time, which Clerk forbids: leaving events out of a history can lead there.
+ */
+export function stateAfter(events: readonly HistoryEvent[]): SyncedUser[] {
+  const holders = new Map<string, string>();
+  const held = new Map<string, readonly string[]>();
+  const users = new Map<string, SyncedUser>();
+  for (const event of events) {
+    for (const address of held.get(event.clerkId) ?? []) holders.delete(address);
+    for (const address of event.addresses.map((address) => address.toLowerCase())) {
+      const holder = holders.get(address);
+      if (holder !== undefined) {
+        throw new RangeError(`Cannot replay e${event.index}: ${holder} holds its address`);
+      }
+      holders.set(address, event.user);
+    }
+    held.set(event.clerkId, event.addresses.map((address) => address.toLowerCase()));
+    if (event.state === null) users.delete(event.clerkId);
+    else users.set(event.clerkId, event.state);
+  }
+  return [...users.values()].sort((a, b) =>
+    a.clerk_id < b.clerk_id ? -1 : a.clerk_id > b.clerk_id ? 1 : 0
+  );
+}
