@@ -23,8 +23,13 @@ export interface Config {
   port: number | undefined;
 }
 
-/** Reads an environment variable; blank counts as unset. */
+/** Reads an environment variable. */
 export type Env = (name: string) => string | undefined;
+
+/** The value of `name` in `env`, trimmed; blank counts as unset. */
+function setting(env: Env, name: string): string | undefined {
+  return env(name)?.trim() || undefined;
+}
 
 /** The variables that hold signing secrets: the seed's name, then Clerk's current one. */
 export const SECRET_VARIABLES = ["CLERK_WEBHOOK_SECRET", "CLERK_WEBHOOK_SIGNING_SECRET"] as const;
@@ -36,11 +41,9 @@ export const SECRET_VARIABLES = ["CLERK_WEBHOOK_SECRET", "CLERK_WEBHOOK_SIGNING_
  * `SUPABASE_SECRET_KEYS` or else `SUPABASE_SERVICE_ROLE_KEY`.
  */
 export function readConfig(env: Env): Config {
-  const read = (name: string) => env(name)?.trim() || undefined;
-
   const secrets: string[] = [];
   for (const variable of SECRET_VARIABLES) {
-    const value = read(variable);
+    const value = setting(env, variable);
     if (value === undefined) continue;
     try {
       secrets.push(...parseWebhookSecrets(value));
@@ -55,10 +58,16 @@ export function readConfig(env: Env): Config {
     );
   }
 
-  return { secrets, database: readDatabase(read), port: readPort(env) };
+  return { secrets, database: readDatabaseConfig(env), port: readPort(env) };
 }
 
-function readDatabase(read: (name: string) => string | undefined): DatabaseConfig {
+/**
+ * Reads where the writes go, from `env`: `DATABASE_URL` selects the direct transport;
+ * otherwise `SUPABASE_URL` with the `default` key of `SUPABASE_SECRET_KEYS` or else
+ * `SUPABASE_SERVICE_ROLE_KEY`. The webhook and the backfill CLI share it.
+ */
+export function readDatabaseConfig(env: Env): DatabaseConfig {
+  const read = (name: string) => setting(env, name);
   const databaseUrl = read("DATABASE_URL");
   if (databaseUrl !== undefined) {
     if (!/^postgres(ql)?:\/\//.test(databaseUrl) || !URL.canParse(databaseUrl)) {
@@ -106,7 +115,7 @@ function readKey(read: (name: string) => string | undefined): string {
 
 /** Reads `PORT`: the port to listen on locally, if set. */
 export function readPort(env: Env): number | undefined {
-  const value = env("PORT")?.trim() || undefined;
+  const value = setting(env, "PORT");
   if (value === undefined) return undefined;
   const port = Number(value);
   if (!/^[0-9]+$/.test(value) || port > 65535) {

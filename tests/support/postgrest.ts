@@ -18,7 +18,8 @@
  *   result is answered as JSON, a set as a JSON array, `void` as 204.
  * - `GET /rest/v1/<table>` reads a table of `public` in a read-only transaction, with
  *   the same role and claims, so row-level security applies. Only `select=` with `*`
- *   or plain column names and `<column>=eq.<value>` filters are understood.
+ *   or plain column names, `<column>=eq.<value>` and `<column>=gt.<value>` filters,
+ *   `order=<column>[.asc|.desc],…` and `limit=<n>` are understood.
  * - Keys, as the gateway checks them: the `apikey` header and the
  *   `Authorization: Bearer` token. The secret key (`sb_secret_…`) acts as
  *   `service_role`, the publishable key as `anon`, an HS256 JWT signed with the JWT
@@ -300,6 +301,8 @@ export async function startPostgrestStandIn(
 
   async function readTable(name: string, request: Request, identity: Identity): Promise<Response> {
     let columns = "*";
+    let order = "";
+    let limit = "";
     const conditions: string[] = [];
     const values: string[] = [];
     for (const [key, value] of new URL(request.url).searchParams) {
@@ -307,22 +310,30 @@ export async function startPostgrestStandIn(
         columns = selectList(value);
         continue;
       }
-      const match = value.match(/^eq\.(.*)$/s);
+      if (key === "order") {
+        order = ` order by ${orderList(value)}`;
+        continue;
+      }
+      if (key === "limit" && /^[0-9]+$/.test(value)) {
+        limit = ` limit ${Number(value)}`;
+        continue;
+      }
+      const match = value.match(/^(eq|gt)\.(.*)$/s);
       if (match === null) {
         throw new ApiError(
           400,
           "PGRST100",
           `Unsupported query parameter "${key}=${value}"`,
           null,
-          "The stand-in understands select and eq filters only",
+          "The stand-in understands select, order, limit, and eq and gt filters only",
         );
       }
-      values.push(match[1] as string);
-      conditions.push(`${identifier(key)} = $${values.length}`);
+      values.push(match[2] as string);
+      conditions.push(`${identifier(key)} ${match[1] === "eq" ? "=" : ">"} $${values.length}`);
     }
     const where = conditions.length === 0 ? "" : ` where ${conditions.join(" and ")}`;
     const table = `${SCHEMA}.${identifier(name)}`;
-    const rowsQuery = `select ${columns} from ${table}${where}`;
+    const rowsQuery = `select ${columns} from ${table}${where}${order}${limit}`;
     const query = `select coalesce(json_agg(_r), '[]')::text as body from (${rowsQuery}) _r`;
     const rows = await asIdentity(identity, request, "read only", (tx) => tx.unsafe(query, values));
     return json(200, rows[0]?.body ?? "[]");
@@ -481,6 +492,23 @@ function selectList(value: string): string {
     );
   }
   return names.map(identifier).join(", ");
+}
+
+/** The columns of `order=`: `column`, `column.asc` or `column.desc`, comma-separated. */
+function orderList(value: string): string {
+  return value.split(",").map((term) => {
+    const match = term.trim().match(/^([A-Za-z_][A-Za-z0-9_$]*)(?:\.(asc|desc))?$/);
+    if (match === null) {
+      throw new ApiError(
+        400,
+        "PGRST100",
+        `Unsupported order parameter "${value}"`,
+        null,
+        "The stand-in understands column, column.asc and column.desc only",
+      );
+    }
+    return `${identifier(match[1] as string)} ${match[2] ?? "asc"}`;
+  }).join(", ");
 }
 
 function identifier(name: string): string {

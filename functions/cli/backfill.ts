@@ -1,0 +1,150 @@
+/**
+ * `npm run backfill -- [--reconcile] [--dry-run] [--page-size=N] [--max-deletes=N]`:
+ * brings public.users to the state of Clerk's Backend API, through the webhook's SQL
+ * function. Progress and the summary go to stderr, a dry run's plan to stdout.
+ * Exits 0 when done, 1 when it failed or skipped invalid users, 2 on a usage or
+ * configuration error.
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, type DatabaseConfig, readDatabaseConfig } from "../clerk-webhook/config.ts";
+import { openStore } from "../clerk-webhook/open_store.ts";
+import { createStoredVersionsReader } from "./backfill_rows.ts";
+import { backfill, type BackfillSummary, progress } from "./backfill_sync.ts";
+import { ClerkApi, MAX_PAGE_SIZE, readClerkApiConfig } from "./clerk_api.ts";
+
+const USAGE =
+  `Usage: npm run backfill -- [--reconcile] [--dry-run] [--page-size=N] [--max-deletes=N]
+
+Applies every user of the Clerk instance to public.users, as the webhook would.
+  --reconcile       also delete the rows of users Clerk no longer has
+                    (each one confirmed with Clerk before it is deleted)
+  --dry-run         print what would be created, updated and deleted; change nothing
+  --page-size=N     users per request to Clerk, 1 to ${MAX_PAGE_SIZE} (default ${MAX_PAGE_SIZE})
+  --max-deletes=N   let --reconcile delete up to N rows
+                    (default: 10 % of the rows, at least 10)
+
+Environment: CLERK_SECRET_KEY (required), CLERK_API_URL (default https://api.clerk.com),
+and DATABASE_URL, or else SUPABASE_URL with SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY.`;
+
+interface Arguments {
+  help: boolean;
+  reconcile: boolean;
+  dryRun: boolean;
+  pageSize: number;
+  maxDeletes: number | undefined;
+}
+
+function parseArguments(args: string[]): Arguments {
+  const { values } = parseArgs({
+    args,
+    options: {
+      help: { type: "boolean", short: "h", default: false },
+      reconcile: { type: "boolean", default: false },
+      "dry-run": { type: "boolean", default: false },
+      "page-size": { type: "string", default: String(MAX_PAGE_SIZE) },
+      "max-deletes": { type: "string" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const pageSize = wholeNumber("--page-size", values["page-size"]);
+  if (pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+    throw new TypeError(`--page-size must be 1 to ${MAX_PAGE_SIZE}: got ${pageSize}`);
+  }
+  const maxDeletes = values["max-deletes"];
+  return {
+    help: values.help,
+    reconcile: values.reconcile,
+    dryRun: values["dry-run"],
+    pageSize,
+    maxDeletes: maxDeletes === undefined ? undefined : wholeNumber("--max-deletes", maxDeletes),
+  };
+}
+
+function wholeNumber(option: string, value: string): number {
+  if (!/^[0-9]{1,9}$/.test(value)) {
+    throw new TypeError(`${option} must be a whole number: got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** Where the rows are, without credentials. */
+function describeDatabase(database: DatabaseConfig): string {
+  if (database.transport === "supabase") return `the Supabase project at ${database.url}`;
+  const url = new URL(database.url);
+  return `the database ${url.pathname.slice(1) || "postgres"} on ${url.host}`;
+}
+
+function describeSummary(summary: BackfillSummary, dryRun: boolean): string {
+  if (!dryRun) return `Backfill complete: ${progress(summary, false)}`;
+  const { create, update, deleted, unchanged } = summary;
+  return `Dry run complete, nothing changed: ${progress(summary, true)}; ` +
+    `would create ${create}, update ${update}, delete ${deleted}; ${unchanged} unchanged`;
+}
+
+async function main(): Promise<number> {
+  let args: Arguments;
+  try {
+    args = parseArguments(Deno.args);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+
+  const env = (name: string) => Deno.env.get(name);
+  let database: DatabaseConfig;
+  let clerk: ClerkApi;
+  try {
+    clerk = new ClerkApi({
+      ...readClerkApiConfig(env),
+      onRetry: ({ request, reason, delayMs, attempt, attempts }) => {
+        const seconds = delayMs / 1000;
+        console.error(
+          `${request}: ${reason}; retrying in ${seconds} s (attempt ${attempt} of ${attempts})`,
+        );
+      },
+    });
+    database = readDatabaseConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`Configuration error: ${error.message}`);
+    return 2;
+  }
+
+  const store = openStore(database);
+  console.error(
+    `${args.dryRun ? "Dry run against" : "Backfilling"} ${describeDatabase(database)}` +
+      `${args.reconcile ? ", with reconcile" : ""}`,
+  );
+  try {
+    const summary = await backfill({
+      clerk,
+      store,
+      readStored: createStoredVersionsReader(database),
+      reconcile: args.reconcile,
+      dryRun: args.dryRun,
+      pageSize: args.pageSize,
+      ...(args.maxDeletes === undefined ? {} : { maxDeletes: args.maxDeletes }),
+      onProgress: (line) => console.error(line),
+      onPlan: (action, clerkId) => console.log(`${action} ${clerkId}`),
+    });
+    console.error(describeSummary(summary, args.dryRun));
+    if (summary.invalid > 0) {
+      const users = summary.invalid === 1 ? "user was" : "users were";
+      console.error(`${summary.invalid} invalid ${users} skipped: see "Skipping" above`);
+      return 1;
+    }
+    return 0;
+  } catch (error) {
+    console.error(`Backfill failed: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
+Deno.exit(await main());

@@ -1,0 +1,275 @@
+/**
+ * Bringing public.users to Clerk's current state: every user of the Clerk API goes
+ * through the webhook's parser and the webhook's SQL function, as an event of its
+ * current state; `reconcile` also deletes the rows of users Clerk no longer has.
+ *
+ * Each user state gets a deterministic delivery id, `backfill:<user id>:<updated_at ms>`,
+ * stamped with Clerk's `updated_at` as the event time, so that:
+ * - a rerun finds its ids in the ledger and changes nothing (`duplicate`);
+ * - a webhook event newer than the snapshot (later `updated_at`) is never overwritten
+ *   (`stale`);
+ * - a webhook of the same state wins the tie: its envelope timestamp is at least
+ *   `updated_at`, and on equal times its `msg_…` id sorts after `backfill:…`.
+ */
+import { InvalidEventError, parseClerkEvent } from "../clerk-webhook/clerk_event.ts";
+import type { ClerkEvent } from "../clerk-webhook/clerk_event.ts";
+import type { Outcome, SyncStore } from "../clerk-webhook/store.ts";
+import type { StoredVersions } from "./backfill_rows.ts";
+import { MAX_PAGE_SIZE } from "./clerk_api.ts";
+
+/** An event that carries a user's state. */
+type UserEvent = Extract<ClerkEvent, { user: unknown }>;
+
+/** The Clerk API calls the backfill makes (see `ClerkApi`). */
+export interface ClerkUsers {
+  listUsers(page: { limit: number; offset: number }): Promise<unknown[]>;
+  getUser(id: string): Promise<unknown | null>;
+}
+
+/** What a dry run would do to one row. */
+export type PlannedAction = "create" | "update" | "delete";
+
+/** Options of {@linkcode backfill}. */
+export interface BackfillOptions {
+  clerk: ClerkUsers;
+  store: SyncStore;
+  /** Reads the rows' versions; called once, after the listing, for reconcile and dry runs. */
+  readStored: () => Promise<StoredVersions>;
+  /** Also delete rows whose users Clerk no longer has. */
+  reconcile?: boolean;
+  /** Change nothing; report what would change through `onPlan`. */
+  dryRun?: boolean;
+  /** Users per page of the listing (default and most: 500). */
+  pageSize?: number;
+  /** Refuse to delete more rows than this (default: 10 % of the rows, at least 10). */
+  maxDeletes?: number;
+  /** Users applied at once (default 4). */
+  concurrency?: number;
+  /** Receives a progress line after each page and each phase. */
+  onProgress?: (line: string) => void;
+  /** Receives each change a dry run would make. */
+  onPlan?: (action: PlannedAction, clerkId: string) => void;
+  /** The clock, in epoch milliseconds. */
+  now?: () => number;
+}
+
+/** What a run did (or, in a dry run, would do). */
+export interface BackfillSummary {
+  /** Users read from Clerk, each counted once. */
+  fetched: number;
+  applied: number;
+  stale: number;
+  duplicate: number;
+  /** Rows deleted (with a tombstone) by reconcile. */
+  deleted: number;
+  /** Users Clerk returned that the webhook's parser refuses; each was reported. */
+  invalid: number;
+  /** Dry run only: rows that would be created, updated, or left as they are. */
+  create: number;
+  update: number;
+  unchanged: number;
+}
+
+/** Reconcile found more rows to delete than allowed; nothing was deleted. */
+export class TooManyDeletionsError extends Error {
+  constructor(count: number, rows: number, max: number) {
+    super(
+      `Refusing to delete ${count} of ${rows} rows (the limit is ${max}): check that ` +
+        `CLERK_SECRET_KEY is the key of the instance whose webhooks fill this database, ` +
+        `then pass --max-deletes=${count} to proceed`,
+    );
+    this.name = "TooManyDeletionsError";
+  }
+}
+
+/**
+ * Users deleted while paging shift later users to lower offsets; pages overlap by this
+ * share so that a few such deletions per page skip nobody (users seen twice are skipped).
+ */
+const OVERLAP_SHARE = 0.1;
+
+/**
+ * Pages through Clerk's users and applies each one (or plans it, in a dry run); with
+ * `reconcile`, confirms with Clerk each row the listing did not return and deletes the
+ * ones Clerk answers 404 for. Stops at the first failure of Clerk or the database,
+ * with everything applied so far committed and reported through `onProgress`.
+ */
+export async function backfill(options: BackfillOptions): Promise<BackfillSummary> {
+  const summary: BackfillSummary = {
+    fetched: 0,
+    applied: 0,
+    stale: 0,
+    duplicate: 0,
+    deleted: 0,
+    invalid: 0,
+    create: 0,
+    update: 0,
+    unchanged: 0,
+  };
+  try {
+    await run(options, summary);
+  } catch (error) {
+    options.onProgress?.(`Stopped after ${progress(summary, options.dryRun ?? false)}`);
+    throw error;
+  }
+  return summary;
+}
+
+async function run(options: BackfillOptions, summary: BackfillSummary): Promise<void> {
+  const {
+    clerk,
+    store,
+    dryRun = false,
+    reconcile = false,
+    pageSize = MAX_PAGE_SIZE,
+    concurrency = 4,
+    onProgress = () => {},
+    onPlan = () => {},
+    now = Date.now,
+  } = options;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+    throw new RangeError(`Page size must be 1 to ${MAX_PAGE_SIZE}: got ${pageSize}`);
+  }
+  /** Clerk ids seen, valid or not: overlapping pages and confirmations repeat none. */
+  const seen = new Set<string>();
+  /** Clerk's updated_at (ms) of every valid user seen: what a dry run compares. */
+  const listed = new Map<string, number>();
+
+  const take = async (users: unknown[]) => {
+    const events: UserEvent[] = [];
+    for (const user of users) {
+      const id = (user as { id?: unknown } | null)?.id;
+      if (typeof id === "string") {
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
+      summary.fetched++;
+      let event: UserEvent;
+      try {
+        event = toEvent(user, now());
+      } catch (error) {
+        if (!(error instanceof InvalidEventError)) throw error;
+        summary.invalid++;
+        onProgress(`Skipping Clerk user ${JSON.stringify(id ?? null)}: ${error.message}`);
+        continue;
+      }
+      listed.set(event.clerkId, event.occurredAt.getTime());
+      events.push(event);
+    }
+    if (dryRun) return;
+    await forEach(events, concurrency, async (event) => {
+      const id = `backfill:${event.clerkId}:${event.occurredAt.getTime()}`;
+      count(summary, await store.apply(id, event));
+    });
+  };
+
+  const overlap = Math.floor(pageSize * OVERLAP_SHARE);
+  for (let offset = 0;;) {
+    const users = await clerk.listUsers({ limit: pageSize, offset });
+    await take(users);
+    onProgress(progress(summary, dryRun));
+    if (users.length < pageSize) break;
+    offset += pageSize - overlap;
+  }
+
+  if (!dryRun && !reconcile) return;
+  const stored = await options.readStored();
+  const gone: string[] = [];
+  if (reconcile) {
+    const absent = [...stored.keys()].filter((id) => !seen.has(id));
+    // The listing is a snapshot: a row it lacks may belong to a user created or
+    // skipped since. Only Clerk's 404 for the id itself says the user is gone.
+    for (const id of absent) {
+      const user = await clerk.getUser(id);
+      if (user === null) gone.push(id);
+      else await take([user]);
+    }
+    const maxDeletes = options.maxDeletes ?? Math.max(10, Math.floor(stored.size / 10));
+    if (gone.length > maxDeletes) {
+      throw new TooManyDeletionsError(gone.length, stored.size, maxDeletes);
+    }
+    onProgress(`${absent.length} rows missing from the listing, ${gone.length} gone from Clerk`);
+  }
+  if (dryRun) {
+    for (const [id, updatedAt] of listed) {
+      const version = stored.get(id);
+      const action = version === undefined ? "create" : version < updatedAt ? "update" : null;
+      if (action === null) summary.unchanged++;
+      else {
+        summary[action]++;
+        onPlan(action, id);
+      }
+    }
+  }
+  for (const id of gone) {
+    if (dryRun) {
+      summary.deleted++;
+      onPlan("delete", id);
+      continue;
+    }
+    const event: ClerkEvent = { type: "user.deleted", clerkId: id, occurredAt: new Date(now()) };
+    const outcome = await store.apply(`reconcile:${id}`, event);
+    if (outcome === "applied") summary.deleted++;
+    else count(summary, outcome);
+  }
+}
+
+/** One line describing `summary`, for progress and the end of a run. */
+export function progress(summary: BackfillSummary, dryRun: boolean): string {
+  const { fetched, applied, stale, duplicate, deleted, invalid } = summary;
+  const parts = dryRun ? [`${fetched} users fetched`] : [
+    `${fetched} users fetched`,
+    `${applied} applied`,
+    `${stale} stale`,
+    `${duplicate} duplicate`,
+    `${deleted} deleted`,
+  ];
+  if (invalid > 0) parts.push(`${invalid} invalid`);
+  return parts.join(", ");
+}
+
+/**
+ * A user of the Clerk API as the event of its current state, validated by the
+ * webhook's own parser (the API's User object is the webhook's `data`) and stamped
+ * with Clerk's `updated_at`. Throws the parser's `InvalidEventError`.
+ */
+function toEvent(user: unknown, now: number): UserEvent {
+  // The envelope's timestamp only has to pass the envelope check: the event time is
+  // taken from `data.updated_at` once the parser has validated it.
+  const event = parseClerkEvent(
+    JSON.stringify({ type: "user.updated", timestamp: now, data: user }),
+    now,
+  );
+  if (!("user" in event)) throw new TypeError(`Expected a user event, got "${event.type}"`);
+  return { ...event, occurredAt: event.user.updatedAt };
+}
+
+function count(summary: BackfillSummary, outcome: Outcome): void {
+  if (outcome === "ignored") throw new TypeError("Unexpected outcome of a user event: ignored");
+  summary[outcome]++;
+}
+
+/** Runs `fn` on every item, `limit` at a time; after a failure starts no more, then throws it. */
+async function forEach<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      try {
+        await fn(items[next++]!);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const results = await Promise.allSettled(
+    Array.from({ length: Math.min(limit, items.length) }, worker),
+  );
+  const failure = results.find((result) => result.status === "rejected");
+  if (failure !== undefined) throw failure.reason;
+}

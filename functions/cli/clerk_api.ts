@@ -1,0 +1,222 @@
+/**
+ * The two user endpoints of Clerk's Backend API that the backfill reads, with Clerk's
+ * rate limits honoured and passing failures retried.
+ *
+ * Plain `fetch` rather than the official `@clerk/backend` client: that client runs in
+ * Deno and takes `apiUrl`, but (3.25.0) it retries nothing (a 429 or 5xx is thrown with
+ * `retryAfter` parsed, the waiting left to the caller), it flattens network failures
+ * into an error without a status, `getUserList()` spends a second request of the rate
+ * limit on `/users/count` for every page, and it returns class instances whose raw JSON
+ * (`.raw`) is what the sync validates, with the webhook's own parser. Two GET endpoints
+ * with Clerk's documented shapes are less code than wrapping all that.
+ */
+import { ConfigError, type Env } from "../clerk-webhook/config.ts";
+
+/** Clerk's Backend API; `CLERK_API_URL` overrides it. */
+export const DEFAULT_CLERK_API_URL = "https://api.clerk.com";
+/** The most users Clerk returns per page of `GET /v1/users`. */
+export const MAX_PAGE_SIZE = 500;
+
+/** Where the Clerk API is and the key to it. */
+export interface ClerkApiConfig {
+  /** The instance's secret key (`sk_live_…` or `sk_test_…`). */
+  secretKey: string;
+  /** The API's base URL, without a trailing slash. */
+  apiUrl: string;
+}
+
+/** Reads `CLERK_SECRET_KEY` (required) and `CLERK_API_URL` (optional) from `env`. */
+export function readClerkApiConfig(env: Env): ClerkApiConfig {
+  const secretKey = env("CLERK_SECRET_KEY")?.trim();
+  if (!secretKey) {
+    throw new ConfigError(
+      "CLERK_SECRET_KEY",
+      "missing: set the secret key of the Clerk instance (sk_…)",
+    );
+  }
+  const apiUrl = env("CLERK_API_URL")?.trim() || DEFAULT_CLERK_API_URL;
+  if (!/^https?:\/\//.test(apiUrl) || !URL.canParse(apiUrl)) {
+    throw new ConfigError("CLERK_API_URL", "not an http(s) URL");
+  }
+  return { secretKey, apiUrl: apiUrl.replace(/\/+$/, "") };
+}
+
+/** Clerk refused a request, or kept failing until the retries ran out. */
+export class ClerkApiError extends Error {
+  /** The last HTTP status, or null when no answer came. */
+  readonly status: number | null;
+  /** Clerk's error code (`errors[0].code`), such as `clerk_key_invalid`, if it gave one. */
+  readonly code: string | null;
+
+  constructor(message: string, status: number | null, code: string | null = null) {
+    super(message);
+    this.name = "ClerkApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** A retry about to happen, for progress output. */
+export interface RetryNotice {
+  /** The request, such as `GET /v1/users?limit=500&offset=0&order_by=%2Bcreated_at`. */
+  request: string;
+  /** What went wrong: `429`, `503`, or the network error. */
+  reason: string;
+  /** How long until the retry, in milliseconds. */
+  delayMs: number;
+  /** The attempt about to be made (2 for the first retry). */
+  attempt: number;
+  /** The attempts allowed in all. */
+  attempts: number;
+}
+
+/** Options of {@linkcode ClerkApi}. */
+export interface ClerkApiOptions extends ClerkApiConfig {
+  /** Retries of one request after a 429, a 5xx or no answer (default 5). */
+  retries?: number;
+  /** The first backoff after a 5xx or no answer, doubled each time (default 500 ms). */
+  backoffMs?: number;
+  /** Time allowed for one answer (default 30 s). */
+  timeoutMs?: number;
+  /** Called before each retry. */
+  onRetry?: (notice: RetryNotice) => void;
+}
+
+/** A `Retry-After` longer than this is not waited for: the run gives up instead. */
+const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
+
+/** A Clerk Backend API client for listing and getting users, as raw JSON. */
+export class ClerkApi {
+  #config: ClerkApiConfig;
+  #retries: number;
+  #backoffMs: number;
+  #timeoutMs: number;
+  #onRetry: (notice: RetryNotice) => void;
+
+  constructor(options: ClerkApiOptions) {
+    this.#config = { secretKey: options.secretKey, apiUrl: options.apiUrl };
+    this.#retries = options.retries ?? 5;
+    this.#backoffMs = options.backoffMs ?? 500;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#onRetry = options.onRetry ?? (() => {});
+  }
+
+  /**
+   * One page of `GET /v1/users`, oldest first (`order_by=+created_at`): users created
+   * while paging land on later pages instead of shifting the ones not yet read.
+   */
+  async listUsers(page: { limit: number; offset: number }): Promise<unknown[]> {
+    const query = new URLSearchParams({
+      limit: String(page.limit),
+      offset: String(page.offset),
+      order_by: "+created_at",
+    });
+    const path = `/v1/users?${query}`;
+    const response = await this.#get(path);
+    if (!response.ok) throw await refusal(path, response);
+    const users = await readJson(path, response);
+    if (!Array.isArray(users)) {
+      throw new ClerkApiError(
+        `Clerk API answered GET ${path} with JSON that is not a list`,
+        response.status,
+      );
+    }
+    return users;
+  }
+
+  /**
+   * `GET /v1/users/{id}`: the user, or null when Clerk answers 404
+   * `resource_not_found`. Any other 404 (a proxy, a wrong `CLERK_API_URL`) is an error,
+   * never taken as "deleted".
+   */
+  async getUser(id: string): Promise<unknown | null> {
+    const path = `/v1/users/${encodeURIComponent(id)}`;
+    const response = await this.#get(path);
+    if (response.ok) return await readJson(path, response);
+    const error = await refusal(path, response);
+    if (response.status === 404 && error.code === "resource_not_found") return null;
+    throw error;
+  }
+
+  async #get(path: string): Promise<Response> {
+    const attempts = this.#retries + 1;
+    for (let attempt = 1;; attempt++) {
+      let response: Response | undefined;
+      let reason: string;
+      try {
+        response = await fetch(`${this.#config.apiUrl}${path}`, {
+          headers: {
+            Authorization: `Bearer ${this.#config.secretKey}`,
+            Accept: "application/json",
+          },
+          signal: AbortSignal.timeout(this.#timeoutMs),
+        });
+        if (response.status !== 429 && response.status < 500) return response;
+        reason = String(response.status);
+      } catch (error) {
+        reason = `no answer: ${(error as Error).message}`;
+      }
+      const backoff = this.#backoffMs * 2 ** (attempt - 1);
+      const delayMs = response?.status === 429 ? retryAfterMs(response) ?? backoff : backoff;
+      if (attempt === attempts || delayMs > MAX_RETRY_AFTER_MS) {
+        if (response === undefined) {
+          throw new ClerkApiError(
+            `Cannot reach the Clerk API at ${this.#config.apiUrl} (GET ${path}, ${attempt} attempts): ${reason}`,
+            null,
+          );
+        }
+        throw await refusal(
+          path,
+          response,
+          attempt === attempts
+            ? `gave up after ${attempt} attempts`
+            : `Retry-After of ${Math.ceil(delayMs / 1000)} s is too long to wait`,
+        );
+      }
+      await response?.body?.cancel();
+      this.#onRetry({ request: `GET ${path}`, reason, delayMs, attempt: attempt + 1, attempts });
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+/** The error for an answer that is not a success, with Clerk's `errors[0]` if it sent one. */
+async function refusal(path: string, response: Response, note?: string): Promise<ClerkApiError> {
+  const text = await response.text().catch(() => "");
+  let detail: { message?: unknown; long_message?: unknown; code?: unknown } | undefined;
+  try {
+    detail = JSON.parse(text)?.errors?.[0];
+  } catch {
+    // Not Clerk's JSON (a proxy's page): the status alone describes it.
+  }
+  const code = typeof detail?.code === "string" ? detail.code : null;
+  const said = [detail?.long_message, detail?.message].find((value) => typeof value === "string");
+  let message = `Clerk API answered ${response.status} to GET ${path}`;
+  if (said !== undefined) message += `: ${said}`;
+  if (code !== null) message += ` (${code})`;
+  if (note !== undefined) message += `; ${note}`;
+  if (response.status === 401 || response.status === 403) {
+    message += "; check CLERK_SECRET_KEY: the secret key of the instance, from the Clerk dashboard";
+  }
+  return new ClerkApiError(message, response.status, code);
+}
+
+async function readJson(path: string, response: Response): Promise<unknown> {
+  try {
+    return await response.json();
+  } catch (error) {
+    throw new ClerkApiError(
+      `Clerk API answered GET ${path} with a body that is not JSON: ${(error as Error).message}`,
+      response.status,
+    );
+  }
+}
+
+/** `Retry-After` in milliseconds: delay-seconds or an HTTP date; null if absent or unreadable. */
+function retryAfterMs(response: Response): number | null {
+  const value = response.headers.get("retry-after")?.trim();
+  if (!value) return null;
+  if (/^[0-9]+$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}

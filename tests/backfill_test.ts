@@ -1,0 +1,458 @@
+/**
+ * `npm run backfill`: functions/cli/backfill.ts as a process (net and env permissions
+ * only) against the Clerk API stand-in and a real scratch database, and backfill() in
+ * process where a test needs short retry delays.
+ */
+import assert from "node:assert/strict";
+import { parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
+import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
+import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
+import { createStoredVersionsReader } from "../functions/cli/backfill_rows.ts";
+import { backfill } from "../functions/cli/backfill_sync.ts";
+import { ClerkApi, ClerkApiError } from "../functions/cli/clerk_api.ts";
+import { newClerkId, userEvent, type UserState } from "./support/clerk.ts";
+import { type ClerkApiStandIn, startClerkApiStandIn } from "./support/clerk_api.ts";
+import { type ScratchDatabase, scratchDatabase } from "./support/database.ts";
+import { startPostgrestStandIn } from "./support/postgrest.ts";
+import { serveLocally } from "./support/server.ts";
+import { newSvixId } from "./support/webhooks.ts";
+
+const CLI = new URL("../functions/cli/backfill.ts", import.meta.url);
+const SECRET_KEY = "sk_test_backfill0stand0in0key";
+/** Clerk times of the tests' users: an hour ago, one second apart. */
+const T0 = Date.now() - 60 * 60 * 1000;
+const at = (second: number) => T0 + second * 1000;
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `npm run backfill -- …` as users do, with only net and env permissions. */
+async function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", CLI.href, ...args],
+    env: { ...env, NO_COLOR: "1" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** The environment of a run against `clerk` and `db`. */
+function cliEnv(clerk: ClerkApiStandIn, db: ScratchDatabase): Record<string, string> {
+  return { CLERK_SECRET_KEY: SECRET_KEY, CLERK_API_URL: clerk.url, DATABASE_URL: db.url };
+}
+
+/** Delivers `state` as the webhook does: parsed, then applied under a fresh svix-id. */
+async function webhook(
+  store: SyncStore,
+  state: UserState,
+  timestamp: number = state.updatedAt,
+): Promise<Outcome> {
+  const event = parseClerkEvent(JSON.stringify(userEvent("user.updated", state, timestamp)));
+  return await store.apply(newSvixId(), event);
+}
+
+/** A row of public.users, its Clerk updated_at in epoch milliseconds. */
+interface Row {
+  clerk_id: string;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  image_url: string | null;
+  updated_ms: number;
+  svix_id: string;
+}
+
+/** The synced columns of every row, by Clerk id. */
+async function rows(db: ScratchDatabase): Promise<Row[]> {
+  return [
+    ...await db.sql<Row[]>`
+      select clerk_id, email, first_name, last_name, image_url,
+        (extract(epoch from clerk_updated_at) * 1000)::float8 as updated_ms, svix_id
+      from public.users order by clerk_id`,
+  ];
+}
+
+/** Everything the sync writes, rows and bookkeeping, to compare before and after. */
+async function everything(db: ScratchDatabase): Promise<string> {
+  const [state] = await db.sql`
+    select
+      (select coalesce(json_agg(u order by u.clerk_id), '[]') from public.users u) as users,
+      (select coalesce(json_agg(d order by d.svix_id), '[]') from clerk_sync.deliveries d)
+        as deliveries,
+      (select coalesce(json_agg(t order by t.clerk_id), '[]') from clerk_sync.deleted_users t)
+        as tombstones`;
+  return JSON.stringify(state);
+}
+
+function expectedRow(state: UserState): Row {
+  return {
+    clerk_id: state.id,
+    email: state.email,
+    first_name: state.firstName ?? null,
+    last_name: state.lastName ?? null,
+    image_url: state.imageUrl ?? `https://img.clerk.com/${state.id}`,
+    updated_ms: state.updatedAt,
+    svix_id: `backfill:${state.id}:${state.updatedAt}`,
+  };
+}
+
+/** Five users of varied shapes, created a second apart. */
+function fiveUsers(): UserState[] {
+  return [0, 1, 2, 3, 4].map((n) => {
+    const id = newClerkId();
+    return {
+      id,
+      email: n === 2 ? null : `${id}@example.com`,
+      firstName: n === 3 ? null : `First${n}`,
+      lastName: `Last${n}`,
+      createdAt: at(n),
+      updatedAt: at(10 + n),
+      ...(n === 4 ? { otherEmails: [`other-${id}@example.com`] } : {}),
+    };
+  }).sort((a, b) => a.id.localeCompare(b.id));
+}
+
+Deno.test("backfill applies every Clerk user over several pages, through a 429 and a 500", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({
+    secretKey: SECRET_KEY,
+    faults: { 2: { status: 429, retryAfter: 1 }, 4: { status: 500 } },
+  });
+  const users = fiveUsers();
+  for (const user of users) clerk.put(user);
+
+  const result = await runCli(["--page-size=2"], cliEnv(clerk, db));
+
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(await rows(db), users.map(expectedRow));
+  assert.match(
+    result.stderr,
+    /Backfill complete: 5 users fetched, 5 applied, 0 stale, 0 duplicate, 0 deleted\n/,
+  );
+  const served = clerk.requests.map(({ path, status }) => [path, status]);
+  const page = (offset: number) => `/v1/users?limit=2&offset=${offset}&order_by=%2Bcreated_at`;
+  assert.deepEqual(served, [
+    [page(0), 200],
+    [page(2), 429],
+    [page(2), 200],
+    [page(4), 500],
+    [page(4), 200],
+  ]);
+  const waited = clerk.requests[2]!.at - clerk.requests[1]!.at;
+  assert.ok(waited >= 1000, `retried ${waited} ms after Retry-After: 1`);
+  assert.match(result.stderr, /429; retrying in 1 s \(attempt 2 of 6\)/);
+});
+
+Deno.test("backfill run twice changes nothing the second time: every user is a duplicate", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  for (const user of fiveUsers()) clerk.put(user);
+  assert.equal((await runCli(["--page-size=2"], cliEnv(clerk, db))).code, 0);
+  const before = await everything(db);
+
+  const again = await runCli(["--page-size=2"], cliEnv(clerk, db));
+
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /5 users fetched, 0 applied, 0 stale, 5 duplicate, 0 deleted\n/);
+  assert.equal(await everything(db), before);
+});
+
+Deno.test("backfill keeps a newer webhook state, and a webhook of the same state wins the tie", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  const store = createPostgresStore(db.url);
+  try {
+    const newer = { id: newClerkId(), email: null, firstName: "Old", updatedAt: at(1) };
+    const same = { id: newClerkId(), email: null, firstName: "Same", updatedAt: at(2) };
+    const later = { id: newClerkId(), email: null, firstName: "Later", updatedAt: at(3) };
+    for (const user of [newer, same, later]) clerk.put(user);
+    // While the snapshot is taken, the webhook brings a newer state, and the same state.
+    assert.equal(await webhook(store, { ...newer, firstName: "New", updatedAt: at(5) }), "applied");
+    assert.equal(await webhook(store, same), "applied");
+
+    const result = await runCli([], cliEnv(clerk, db));
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /3 users fetched, 1 applied, 2 stale, 0 duplicate/);
+    const byId = new Map((await rows(db)).map((row) => [row.clerk_id, row]));
+    assert.equal(byId.get(newer.id)?.first_name, "New");
+    assert.match(String(byId.get(newer.id)?.svix_id), /^msg_/);
+    assert.match(String(byId.get(same.id)?.svix_id), /^msg_/, "the webhook's delivery stays");
+    assert.deepEqual(byId.get(later.id), expectedRow(later));
+    // The webhook of a state the backfill already wrote still applies: it wins the tie.
+    assert.equal(await webhook(store, later), "applied");
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("backfill --reconcile deletes a row whose user is gone, not one created after the listing", async () => {
+  await using db = await scratchDatabase();
+  const store = createPostgresStore(db.url);
+  const kept = { id: newClerkId(), email: null, createdAt: at(0), updatedAt: at(1) };
+  const gone = { id: newClerkId(), email: null, createdAt: at(0), updatedAt: at(2) };
+  const late = { id: newClerkId(), email: null, createdAt: at(30), updatedAt: at(30) };
+  let lateCreated = false;
+  await using clerk = startClerkApiStandIn({
+    secretKey: SECRET_KEY,
+    // Once the listing has ended, a user signs up and its webhook is applied.
+    async onListPage({ users }) {
+      if (users.length === 0 && !lateCreated) {
+        lateCreated = true;
+        clerk.put(late);
+        assert.equal(await webhook(store, late), "applied");
+      }
+    },
+  });
+  try {
+    clerk.put(kept);
+    assert.equal(await webhook(store, kept), "applied");
+    assert.equal(await webhook(store, gone), "applied"); // deleted in Clerk; its webhook lost
+
+    const result = await runCli(["--reconcile", "--page-size=1"], cliEnv(clerk, db));
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(lateCreated);
+    assert.deepEqual((await rows(db)).map((row) => row.clerk_id), [kept.id, late.id].sort());
+    const tombstones = await db.sql`select clerk_id, svix_id from clerk_sync.deleted_users`;
+    assert.deepEqual([...tombstones], [{ clerk_id: gone.id, svix_id: `reconcile:${gone.id}` }]);
+    const confirmations = clerk.requests.filter(({ path }) => !path.includes("?"));
+    assert.deepEqual(
+      confirmations.map(({ path, status }) => [path, status]).sort(),
+      [
+        [`/v1/users/${gone.id}`, 404],
+        [`/v1/users/${late.id}`, 200],
+      ].sort(),
+    );
+    assert.match(result.stderr, /2 rows missing from the listing, 1 gone from Clerk/);
+    assert.match(result.stderr, /, 1 deleted\n/);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("backfill --reconcile refuses to delete most rows, as when the key is another instance's", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  const store = createPostgresStore(db.url);
+  try {
+    for (let n = 0; n < 11; n++) {
+      await webhook(store, { id: newClerkId(), email: null, updatedAt: at(n) });
+    }
+    const before = await everything(db);
+
+    const refused = await runCli(["--reconcile"], cliEnv(clerk, db));
+
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /Backfill failed: Refusing to delete 11 of 11 rows \(the limit is 10\).*--max-deletes=11/,
+    );
+    assert.equal(await everything(db), before);
+
+    const allowed = await runCli(["--reconcile", "--max-deletes=11"], cliEnv(clerk, db));
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.deepEqual(await rows(db), []);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("backfill --dry-run --reconcile prints the creates, updates and deletes, and changes nothing", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  const store = createPostgresStore(db.url);
+  try {
+    const created = { id: newClerkId(), email: null, updatedAt: at(1) };
+    const updated = { id: newClerkId(), email: null, firstName: "Now", updatedAt: at(3) };
+    const unchanged = { id: newClerkId(), email: null, updatedAt: at(4) };
+    const gone = { id: newClerkId(), email: null, updatedAt: at(5) };
+    for (const user of [created, updated, unchanged]) clerk.put(user);
+    await webhook(store, { ...updated, firstName: "Before", updatedAt: at(2) });
+    await webhook(store, unchanged);
+    await webhook(store, gone);
+    const before = await everything(db);
+
+    const result = await runCli(["--dry-run", "--reconcile"], cliEnv(clerk, db));
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.stdout.trim().split("\n").sort(), [
+      `create ${created.id}`,
+      `delete ${gone.id}`,
+      `update ${updated.id}`,
+    ]);
+    assert.match(
+      result.stderr,
+      /Dry run complete, nothing changed: 3 users fetched; would create 1, update 1, delete 1; 1 unchanged/,
+    );
+    assert.equal(await everything(db), before);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("backfill skips a user the webhook would refuse, names it, and exits 1 after the rest", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  const valid = { id: newClerkId(), email: null, updatedAt: at(1) };
+  const invalid = { id: newClerkId(), email: null, firstName: "x".repeat(3000), updatedAt: at(2) };
+  clerk.put(valid);
+  clerk.put(invalid);
+
+  const result = await runCli([], cliEnv(clerk, db));
+
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr,
+    new RegExp(`Skipping Clerk user "${invalid.id}": .*data\\.first_name: Too big`),
+  );
+  assert.match(result.stderr, /2 users fetched, 1 applied, .*, 1 invalid\n/);
+  assert.deepEqual(await rows(db), [expectedRow(valid)]);
+});
+
+Deno.test("backfill with a wrong CLERK_SECRET_KEY says so, exits non-zero and writes nothing", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  clerk.put({ id: newClerkId(), email: null, updatedAt: at(1) });
+
+  const wrong = await runCli([], { ...cliEnv(clerk, db), CLERK_SECRET_KEY: "sk_test_wrong0key" });
+
+  assert.equal(wrong.code, 1);
+  assert.match(
+    wrong.stderr,
+    /Backfill failed: Clerk API answered 401 to GET \/v1\/users\?.*: The provided Clerk Secret Key is invalid\. .*\(clerk_key_invalid\); check CLERK_SECRET_KEY/,
+  );
+  assert.doesNotMatch(wrong.stderr, /sk_test_wrong0key/, "the key is not printed");
+  assert.deepEqual(clerk.requests.map(({ status }) => status), [401], "a 401 is not retried");
+  assert.deepEqual(await rows(db), []);
+
+  const missing = await runCli([], { CLERK_API_URL: clerk.url, DATABASE_URL: db.url });
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /Configuration error: CLERK_SECRET_KEY: missing/);
+});
+
+Deno.test("backfill() gives up on a lasting 5xx with a clear error, keeping the pages it applied", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({
+    secretKey: SECRET_KEY,
+    faults: { 2: { status: 503 }, 3: { status: 503 }, 4: { status: 503 } },
+  });
+  const users = fiveUsers().sort((a, b) => a.createdAt! - b.createdAt!);
+  for (const user of users) clerk.put(user);
+  const store = createPostgresStore(db.url);
+  const progress: string[] = [];
+  try {
+    await assert.rejects(
+      backfill({
+        clerk: new ClerkApi({ secretKey: SECRET_KEY, apiUrl: clerk.url, retries: 2, backoffMs: 5 }),
+        store,
+        readStored: createStoredVersionsReader({ transport: "postgres", url: db.url }),
+        pageSize: 2,
+        onProgress: (line) => progress.push(line),
+      }),
+      (error: unknown) =>
+        error instanceof ClerkApiError && error.status === 503 &&
+        /answered 503 to GET \/v1\/users\?limit=2&offset=2.*: There was an internal error \(internal_clerk_error\); gave up after 3 attempts$/
+          .test(error.message),
+    );
+  } finally {
+    await store.close();
+  }
+  assert.deepEqual(await rows(db), users.slice(0, 2).map(expectedRow).sort(byId));
+  assert.equal(
+    progress.at(-1),
+    "Stopped after 2 users fetched, 2 applied, 0 stale, 0 duplicate, 0 deleted",
+  );
+});
+
+Deno.test("backfill() skips nobody when users are deleted in Clerk while it pages", async () => {
+  await using db = await scratchDatabase();
+  const users = Array.from({ length: 25 }, (_, n) => ({
+    id: newClerkId(),
+    email: null,
+    createdAt: at(n),
+    updatedAt: at(n),
+  }));
+  await using clerk = startClerkApiStandIn({
+    secretKey: SECRET_KEY,
+    // Right after the first page, a user on it is deleted: later users move up one place.
+    onListPage: ({ offset }) => offset === 0 ? clerk.remove(users[3]!.id) : undefined,
+  });
+  for (const user of users) clerk.put(user);
+  const store = createPostgresStore(db.url);
+  try {
+    await backfill({
+      clerk: new ClerkApi({ secretKey: SECRET_KEY, apiUrl: clerk.url }),
+      store,
+      readStored: createStoredVersionsReader({ transport: "postgres", url: db.url }),
+      pageSize: 10,
+    });
+  } finally {
+    await store.close();
+  }
+  const synced = new Set((await rows(db)).map((row) => row.clerk_id));
+  assert.deepEqual(users.filter((user) => !synced.has(user.id)), []);
+});
+
+Deno.test("backfill --reconcile works through the Supabase Data API as well", async () => {
+  await using db = await scratchDatabase();
+  const secretKey = "sb_secret_backfill0stand0in";
+  await using api = await startPostgrestStandIn({
+    databaseUrl: db.url,
+    jwtSecret: crypto.randomUUID(),
+    secretKey,
+  });
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  const store = createPostgresStore(db.url);
+  const users = fiveUsers();
+  const gone = { id: newClerkId(), email: null, updatedAt: at(9) };
+  try {
+    for (const user of users) clerk.put(user);
+    await webhook(store, gone);
+  } finally {
+    await store.close();
+  }
+
+  const result = await runCli(["--reconcile", "--page-size=2"], {
+    CLERK_SECRET_KEY: SECRET_KEY,
+    CLERK_API_URL: clerk.url,
+    SUPABASE_URL: api.url,
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: secretKey }),
+  });
+
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /5 users fetched, 5 applied, 0 stale, 0 duplicate, 1 deleted\n/);
+  assert.deepEqual(await rows(db), users.map(expectedRow));
+});
+
+Deno.test("ClerkApi.getUser() takes only Clerk's resource_not_found as gone, never another 404", async () => {
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  const user = clerk.put({ id: newClerkId(), email: null, updatedAt: at(1) });
+  const api = new ClerkApi({ secretKey: SECRET_KEY, apiUrl: clerk.url });
+  assert.deepEqual(await api.getUser(String(user.id)), user);
+  assert.equal(await api.getUser(newClerkId()), null);
+
+  // A CLERK_API_URL that is not Clerk's (a proxy, a typo) answers its own 404s.
+  await using proxy = serveLocally(() =>
+    Promise.resolve(new Response("<h1>Not Found</h1>", { status: 404 }))
+  );
+  const wrong = new ClerkApi({ secretKey: SECRET_KEY, apiUrl: proxy.url });
+  await assert.rejects(
+    wrong.getUser(newClerkId()),
+    (error: unknown) => error instanceof ClerkApiError && error.status === 404,
+  );
+});
+
+function byId(a: { clerk_id: string }, b: { clerk_id: string }): number {
+  return a.clerk_id.localeCompare(b.clerk_id);
+}
