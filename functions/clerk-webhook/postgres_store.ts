@@ -23,6 +23,10 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
   const sql = postgres(url, {
     max: options.max ?? 10,
     connect_timeout: Math.ceil(timeoutMs / 1000),
+    // postgres.js waits up to 20 s between reconnections by default: during an outage
+    // every delivery would then wait out the time-out, and after it the pool would stay
+    // away for that long. Retry within a second: fail fast, recover fast.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     idle_timeout: 60,
     onnotice: () => {},
     connection: { application_name: "clerk-webhook" },

@@ -92,14 +92,6 @@ export interface ClerkHistory {
   finalUsers: SyncedUser[];
 }
 
-/** Options of {@linkcode generateHistory}. */
-export interface HistoryOptions {
-  /** Made part of every id and address, so that histories can share a database. */
-  namespace?: string;
-  /** Clerk's clock at the start of the history, epoch ms (default: 2025-01-01). */
-  start?: number;
-}
-
 /** One Clerk user in the model. */
 interface ModelUser {
   label: string;
@@ -118,7 +110,8 @@ interface ModelUser {
 const FIRST_NAMES = ["Ada", "Grace", "Zoë", "José", "Łukasz", "美咲", "O'Brien", "Ngozi"];
 const LAST_NAMES = ["Lovelace", "Hopper", "Núñez", "van der Berg", "Søndergaard", "李"];
 const MAX_LIVE_USERS = 8;
-const DEFAULT_START = Date.UTC(2025, 0, 1);
+/** Clerk's clock when every history starts, give or take a second. */
+const START = Date.UTC(2025, 0, 1);
 
 /**
  * Generates the history of `seed`: 2 to 5 users created, then 10 to 49 random
@@ -128,16 +121,17 @@ const DEFAULT_START = Date.UTC(2025, 0, 1);
  * has its own svix-id, a Clerk `updated_at` later than every earlier event's, and an
  * envelope timestamp 0 to 2 ms after it.
  */
-export function generateHistory(seed: number, options: HistoryOptions = {}): ClerkHistory {
+export function generateHistory(seed: number): ClerkHistory {
   const random = new Random(seed);
-  const tag = `${options.namespace ?? ""}s${seed}`;
+  // In every id and address: histories of different seeds can share a database.
+  const tag = `s${seed}`;
   const clerkIdPrefix = `user_${tag}_`;
   const users: ModelUser[] = [];
   const events: HistoryEvent[] = [];
   /** Addresses that a user let go, which Clerk lets anyone take. */
   const freed: string[] = [];
   let addressCount = 0;
-  let clock = (options.start ?? DEFAULT_START) + random.int(1000);
+  let clock = START + random.int(1000);
 
   const live = () => users.filter((user) => user.alive);
   const name = (names: readonly string[]) => random.chance(0.25) ? null : random.pick(names);
@@ -234,7 +228,7 @@ export function generateHistory(seed: number, options: HistoryOptions = {}): Cle
       const user = random.pick(live());
       user.firstName = name(FIRST_NAMES);
       user.lastName = name(LAST_NAMES);
-      emit("user.updated", user, "names set (some maybe null)");
+      emit("user.updated", user, "names set, maybe to null");
     }],
     [1, () => live().length > 0, () => {
       const user = random.pick(live());

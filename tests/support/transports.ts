@@ -1,0 +1,59 @@
+/**
+ * The two transports of the function, for tests that run the same deliveries through
+ * both: the direct PostgreSQL pool, and supabase-js through the PostgREST stand-in.
+ */
+import { createHandler, type LogEntry } from "../../functions/clerk-webhook/handler.ts";
+import { createPostgresStore } from "../../functions/clerk-webhook/postgres_store.ts";
+import type { SyncStore } from "../../functions/clerk-webhook/store.ts";
+import { createSupabaseStore } from "../../functions/clerk-webhook/supabase_store.ts";
+import { WebhookVerifier } from "../../functions/clerk-webhook/verify.ts";
+import { startPostgrestStandIn } from "./postgrest.ts";
+import { type LocalServer, serveLocally } from "./server.ts";
+
+/** Which way the writes go. */
+export type Transport = "direct" | "supabase";
+
+/** Both transports, in the order tests run them. */
+export const TRANSPORTS: readonly Transport[] = ["direct", "supabase"];
+
+/** A store that closes what it started (for Supabase, the stand-in too). */
+export type OpenedStore = SyncStore & AsyncDisposable;
+
+/** A store writing into `databaseUrl` through `transport`. */
+export async function openTransport(
+  transport: Transport,
+  databaseUrl: string,
+): Promise<OpenedStore> {
+  if (transport === "direct") {
+    const store = createPostgresStore(databaseUrl);
+    return { ...store, [Symbol.asyncDispose]: () => store.close() };
+  }
+  const secretKey = `sb_secret_${crypto.randomUUID()}`;
+  const api = await startPostgrestStandIn({
+    databaseUrl,
+    jwtSecret: crypto.randomUUID(),
+    secretKey,
+  });
+  const store = createSupabaseStore(api.url, secretKey);
+  const close = async () => {
+    await store.close();
+    await api.close();
+  };
+  return { apply: store.apply, close, [Symbol.asyncDispose]: close };
+}
+
+/** A store of `transport` whose database is unreachable (a closed port): every apply fails. */
+export function unreachableStore(transport: Transport): SyncStore {
+  return transport === "direct"
+    ? createPostgresStore("postgres://postgres@127.0.0.1:1/none")
+    : createSupabaseStore("http://127.0.0.1:1", "sb_secret_unreachable");
+}
+
+/** The webhook handler for `secret`, writing to `store`, served over HTTP. */
+export function serveHandler(
+  store: SyncStore,
+  secret: string,
+  log: (entry: LogEntry) => void = () => {},
+): LocalServer {
+  return serveLocally(createHandler({ verifier: new WebhookVerifier([secret]), store, log }));
+}
