@@ -59,7 +59,13 @@ export async function run(
  * `supabase db push`, as users deploy.
  */
 export async function createMigratedDatabase(name: string): Promise<string> {
-  await onServer((sql) => sql.unsafe(`create database "${name}"`));
+  // Supabase's databases sort text as en-US, not as C: so must the tests, or an
+  // ordering that relies on the database's collation would pass here and differ there.
+  await onServer((sql) =>
+    sql.unsafe(
+      `create database "${name}" template template0 encoding 'UTF8' locale_provider icu icu_locale 'en-US'`,
+    )
+  );
   const url = databaseUrl(name);
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
