@@ -23,10 +23,11 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
   const sql = postgres(url, {
     max: options.max ?? 10,
     connect_timeout: Math.ceil(timeoutMs / 1000),
-    // postgres.js waits up to 20 s between reconnections by default: during an outage
-    // every delivery would then wait out the time-out, and after it the pool would stay
-    // away for that long. Retry within a second: fail fast, recover fast.
-    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
+    // postgres.js waits up to 20 s between reconnections by default: during an outage a
+    // delivery would wait out the time-out, and after it the pool would stay away that
+    // long. Each delivery tries a connection at once instead (it only connects when a
+    // query waits): a refused one answers 503 in milliseconds, a recovered one serves.
+    backoff: () => 0,
     idle_timeout: 60,
     onnotice: () => {},
     connection: { application_name: "clerk-webhook" },
