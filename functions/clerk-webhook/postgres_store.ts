@@ -35,7 +35,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
 
   return {
     async apply(svixId, event) {
-      const a = applyArguments(svixId, event);
+      const a = applyArguments(svixId, event, new Date(Date.now() + timeoutMs));
       const query = sql`
         select public.apply_clerk_user_event(
           p_svix_id => ${a.p_svix_id}::text,
@@ -47,14 +47,15 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
           p_last_name => ${a.p_last_name}::text,
           p_image_url => ${a.p_image_url}::text,
           p_clerk_created_at => ${a.p_clerk_created_at}::timestamptz,
-          p_clerk_updated_at => ${a.p_clerk_updated_at}::timestamptz
+          p_clerk_updated_at => ${a.p_clerk_updated_at}::timestamptz,
+          p_deadline => ${a.p_deadline}::timestamptz
         ) as outcome`;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
+        // No query.cancel(): the deadline keeps the statement from committing after the
+        // 503, and postgres.js leaves the rejection of a cancel that cannot connect
+        // unhandled, which ends the process.
         timer = setTimeout(() => {
-          // Cancelling aborts the statement on the server, so nothing commits after
-          // the 503; the rejection answers even when the server is unreachable.
-          query.cancel();
           reject(new StoreUnavailableError(`No answer from PostgreSQL within ${timeoutMs} ms`));
         }, timeoutMs);
       });

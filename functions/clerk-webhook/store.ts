@@ -40,10 +40,19 @@ export interface ApplyArguments {
   p_image_url: string | null;
   p_clerk_created_at: string | null;
   p_clerk_updated_at: string | null;
+  /** When the caller stops waiting; the function commits nothing after it. */
+  p_deadline: string | null;
 }
 
-/** Maps one delivery onto the arguments of the SQL function. */
-export function applyArguments(svixId: string, event: ClerkEvent): ApplyArguments {
+/**
+ * Maps one delivery onto the arguments of the SQL function; with `deadline`, the
+ * function refuses to commit after it (the caller has answered 503 by then).
+ */
+export function applyArguments(
+  svixId: string,
+  event: ClerkEvent,
+  deadline: Date | null = null,
+): ApplyArguments {
   const user = "user" in event ? event.user : null;
   return {
     p_svix_id: svixId,
@@ -56,6 +65,7 @@ export function applyArguments(svixId: string, event: ClerkEvent): ApplyArgument
     p_image_url: user?.imageUrl ?? null,
     p_clerk_created_at: user?.createdAt.toISOString() ?? null,
     p_clerk_updated_at: user?.updatedAt.toISOString() ?? null,
+    p_deadline: deadline?.toISOString() ?? null,
   };
 }
 

@@ -32,7 +32,10 @@ export function createSupabaseStore(
   return {
     async apply(svixId, event) {
       const { data, error, status } = await client
-        .rpc("apply_clerk_user_event", applyArguments(svixId, event))
+        .rpc(
+          "apply_clerk_user_event",
+          applyArguments(svixId, event, new Date(Date.now() + timeoutMs)),
+        )
         .abortSignal(AbortSignal.timeout(timeoutMs));
       if (error === null) return toOutcome(data);
       // PostgREST answers 500 to some passing conditions (40001, 57014, 55P03): the

@@ -115,7 +115,8 @@ create function public.apply_clerk_user_event(
   p_last_name text default null,
   p_image_url text default null,
   p_clerk_created_at timestamptz default null,
-  p_clerk_updated_at timestamptz default null
+  p_clerk_updated_at timestamptz default null,
+  p_deadline timestamptz default null
 )
 returns text
 language plpgsql
@@ -142,6 +143,12 @@ begin
   if p_svix_id is null or p_event_type is null or p_event_at is null then
     raise exception 'p_svix_id, p_event_type and p_event_at are required'
       using errcode = 'null_value_not_allowed';
+  end if;
+  -- The caller stops waiting at p_deadline and answers 503: a call that reaches the
+  -- server later (held by the network, queued in a pool) must not commit behind its back.
+  if clock_timestamp() > p_deadline then
+    raise exception 'Delivery % arrived after its deadline %', p_svix_id, p_deadline
+      using errcode = 'query_canceled';
   end if;
 
   insert into clerk_sync.deliveries (svix_id, event_type, clerk_id, event_at)
@@ -231,11 +238,16 @@ begin
   end if;
 
   update clerk_sync.deliveries set outcome = v_outcome where svix_id = p_svix_id;
+  -- Nor may a call that started in time but finished late (after lock waits) commit.
+  if clock_timestamp() > p_deadline then
+    raise exception 'Delivery % finished after its deadline %', p_svix_id, p_deadline
+      using errcode = 'query_canceled';
+  end if;
   return v_outcome;
 end;
 $$;
 
-comment on function public.apply_clerk_user_event(text, text, timestamptz, text, text, text, text, text, timestamptz, timestamptz) is
+comment on function public.apply_clerk_user_event(text, text, timestamptz, text, text, text, text, text, timestamptz, timestamptz, timestamptz) is
   'Applies one Clerk webhook delivery atomically; the only writer of public.users. Returns applied, duplicate, stale or ignored.';
 
 -- ---------------------------------------------------------------- retention
@@ -281,7 +293,7 @@ using ((select auth.jwt() ->> 'sub') = clerk_id);
 revoke all on all tables in schema clerk_sync from public, anon, authenticated, service_role;
 revoke all on all functions in schema clerk_sync from public, anon, authenticated, service_role;
 
-revoke all on function public.apply_clerk_user_event(text, text, timestamptz, text, text, text, text, text, timestamptz, timestamptz)
+revoke all on function public.apply_clerk_user_event(text, text, timestamptz, text, text, text, text, text, timestamptz, timestamptz, timestamptz)
   from public, anon, authenticated;
-grant execute on function public.apply_clerk_user_event(text, text, timestamptz, text, text, text, text, text, timestamptz, timestamptz)
+grant execute on function public.apply_clerk_user_event(text, text, timestamptz, text, text, text, text, text, timestamptz, timestamptz, timestamptz)
   to service_role;

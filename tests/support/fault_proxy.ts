@@ -3,32 +3,29 @@
  * can be cut or black-holed on command, to show what the function does when its
  * database becomes unreachable and comes back.
  *
- * - `cut()`: open connections are closed at once, in both directions, and new ones
- *   are closed as soon as they are accepted, as when the server stops or a firewall
- *   resets connections. Whatever was already forwarded stays forwarded.
+ * - `cut()`: open connections are closed at once, in both directions, and new ones are
+ *   refused (the proxy stops listening), as when the server stops. Whatever was
+ *   forwarded before stays forwarded.
  * - `blackHole()`: nothing flows any more, either way, and nothing is closed; new
- *   connections are accepted and hang. As after a network partition that heals, the
- *   held bytes are delivered, in order, when the link is restored.
- * - `restore()`: forwards again.
+ *   connections are accepted and hang, or with `refuseNew` are refused (the host is
+ *   gone: what was open goes silent, what is new is turned away). As after a network
+ *   partition that heals, the held bytes are delivered, in order, on `restore()`.
+ * - `restore()`: listens and forwards again.
  */
-
-/** What the proxy does with traffic. */
-export type LinkState = "forwarding" | "cut" | "black-holed";
 
 /** A running proxy. */
 export interface FaultProxy extends AsyncDisposable {
   /** The port the proxy listens on at 127.0.0.1. */
   port: number;
-  /** The state of the link. */
-  readonly state: LinkState;
-  /** Connections accepted so far. */
-  readonly accepted: number;
   /** `url` (e.g. a postgres:// URL of the target) pointed at the proxy instead. */
   via(url: string): string;
   /** Closes every open connection and refuses new ones until `restore()`. */
   cut(): void;
-  /** Holds every byte in both directions until `restore()`, closing nothing. */
-  blackHole(): void;
+  /**
+   * Holds every byte in both directions until `restore()`, closing nothing; new
+   * connections hang too, or are refused with `refuseNew`.
+   */
+  blackHole(options?: { refuseNew?: boolean }): void;
   /** Forwards again, delivering what a black hole held. */
   restore(): void;
   /** Stops listening and closes every connection. */
@@ -44,13 +41,17 @@ interface Link {
 
 /** Starts a proxy to `target` (host and port) on a free port of 127.0.0.1. */
 export function startFaultProxy(target: { hostname: string; port: number }): FaultProxy {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
   const links = new Set<Link>();
-  let state: LinkState = "forwarding";
-  let accepted = 0;
   // Resolved while forwarding; pending while black-holed.
   let flowing = Promise.withResolvers<void>();
   flowing.resolve();
+  let holding = false;
+  const flow = () => {
+    holding = false;
+    flowing.resolve();
+  };
 
   const close = (link: Link) => {
     if (link.closed) return;
@@ -85,10 +86,8 @@ export function startFaultProxy(target: { hostname: string; port: number }): Fau
   };
 
   const serve = async (client: Deno.Conn) => {
-    accepted++;
     const link: Link = { client, server: undefined, closed: false };
     links.add(link);
-    if (state === "cut") return close(link);
     try {
       link.server = await Deno.connect(target);
     } catch {
@@ -98,47 +97,59 @@ export function startFaultProxy(target: { hostname: string; port: number }): Fau
     await Promise.all([pump(client, link.server, link), pump(link.server, client, link)]);
   };
 
-  const accepting = (async () => {
+  const accept = async (from: Deno.Listener) => {
     try {
-      for await (const client of listener) serve(client);
+      for await (const client of from) serve(client);
     } catch {
       // The listener was closed.
     }
-  })();
+  };
+  let accepting = accept(listener);
+  let listening = true;
 
-  const setState = (next: LinkState) => {
-    if (next === "black-holed") {
-      if (state !== "black-holed") flowing = Promise.withResolvers<void>();
+  const listen = (on: boolean) => {
+    if (on === listening) return;
+    listening = on;
+    if (on) {
+      listener = Deno.listen({ hostname: "127.0.0.1", port });
+      accepting = accept(listener);
     } else {
-      flowing.resolve();
+      listener.close();
     }
-    if (next === "cut") { for (const link of links) close(link); }
-    state = next;
   };
 
-  const port = (listener.addr as Deno.NetAddr).port;
+  const cut = () => {
+    listen(false);
+    for (const link of links) close(link);
+    flow();
+  };
+
+  const blackHole = ({ refuseNew = false } = {}) => {
+    listen(!refuseNew);
+    if (!holding) flowing = Promise.withResolvers<void>();
+    holding = true;
+  };
+
+  const restore = () => {
+    listen(true);
+    flow();
+  };
+
   const shutDown = async () => {
-    setState("cut");
-    listener.close();
+    cut();
     await accepting;
   };
   return {
     port,
-    get state() {
-      return state;
-    },
-    get accepted() {
-      return accepted;
-    },
     via(url) {
       const proxied = new URL(url);
       proxied.hostname = "127.0.0.1";
       proxied.port = String(port);
       return proxied.href;
     },
-    cut: () => setState("cut"),
-    blackHole: () => setState("black-holed"),
-    restore: () => setState("forwarding"),
+    cut,
+    blackHole,
+    restore,
     close: shutDown,
     [Symbol.asyncDispose]: shutDown,
   };

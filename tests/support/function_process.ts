@@ -49,7 +49,12 @@ export async function startFunction(env: Record<string, string>): Promise<Functi
     output: () => text,
     waitForOutput,
     async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
+      // A function that crashed has already exited: there is nothing to stop.
+      try {
+        child.kill("SIGTERM");
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error;
+      }
       await child.status;
       await collecting;
     },

@@ -70,12 +70,12 @@ select is_empty(
 select is_definer(
   'public', 'apply_clerk_user_event',
   array['text', 'text', 'timestamp with time zone', 'text', 'text', 'text', 'text', 'text',
-    'timestamp with time zone', 'timestamp with time zone'],
+    'timestamp with time zone', 'timestamp with time zone', 'timestamp with time zone'],
   'public.apply_clerk_user_event() is security definer.'
 );
 select ok(
   (select 'search_path=""' = any(proconfig) from pg_catalog.pg_proc
-    where oid = 'public.apply_clerk_user_event(text, text, timestamptz, text, text, text, text, text, timestamptz, timestamptz)'::regprocedure),
+    where oid = 'public.apply_clerk_user_event(text, text, timestamptz, text, text, text, text, text, timestamptz, timestamptz, timestamptz)'::regprocedure),
   'public.apply_clerk_user_event() runs with an empty search_path.'
 );
 select ok(
@@ -92,28 +92,28 @@ select ok(
 select function_privs_are(
   'public', 'apply_clerk_user_event',
   array['text', 'text', 'timestamp with time zone', 'text', 'text', 'text', 'text', 'text',
-    'timestamp with time zone', 'timestamp with time zone'],
+    'timestamp with time zone', 'timestamp with time zone', 'timestamp with time zone'],
   'anon', array[]::text[],
   'anon cannot execute public.apply_clerk_user_event().'
 );
 select function_privs_are(
   'public', 'apply_clerk_user_event',
   array['text', 'text', 'timestamp with time zone', 'text', 'text', 'text', 'text', 'text',
-    'timestamp with time zone', 'timestamp with time zone'],
+    'timestamp with time zone', 'timestamp with time zone', 'timestamp with time zone'],
   'authenticated', array[]::text[],
   'authenticated cannot execute public.apply_clerk_user_event().'
 );
 select function_privs_are(
   'public', 'apply_clerk_user_event',
   array['text', 'text', 'timestamp with time zone', 'text', 'text', 'text', 'text', 'text',
-    'timestamp with time zone', 'timestamp with time zone'],
+    'timestamp with time zone', 'timestamp with time zone', 'timestamp with time zone'],
   'service_role', array['EXECUTE'],
   'service_role can execute public.apply_clerk_user_event().'
 );
 -- A null ACL means the defaults, which let PUBLIC execute a function: read it as such.
 select is_empty(
   $$select 1 from pg_catalog.pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-    where p.oid = 'public.apply_clerk_user_event(text, text, timestamptz, text, text, text, text, text, timestamptz, timestamptz)'::regprocedure
+    where p.oid = 'public.apply_clerk_user_event(text, text, timestamptz, text, text, text, text, text, timestamptz, timestamptz, timestamptz)'::regprocedure
       and a.grantee not in (p.proowner, 'service_role'::regrole)$$,
   'No role but the owner and service_role (PUBLIC included) may execute public.apply_clerk_user_event().'
 );

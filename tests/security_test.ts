@@ -1,0 +1,371 @@
+/**
+ * Security: who may do what with the sync's tables and functions, whether the migration
+ * passes `supabase db lint`, and whether the function's logs keep personal data out.
+ *
+ * Each role is tried two ways on a scratch copy of the migrated database: through the
+ * PostgREST stand-in's role switching (the publishable key is `anon`, a Clerk session
+ * token, an HS256 JWT with `{ sub: "user_…", role: "authenticated" }`, is
+ * `authenticated`, the secret key is `service_role`), and with `set local role` on a
+ * direct connection. The stand-in serves RPC and reads only, so every other statement
+ * goes through a probe: a `security invoker` function created in the scratch copy for
+ * this test, which runs one statement as the caller, the way a Data API write would.
+ */
+import assert from "node:assert/strict";
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { deletedEvent, newClerkId, userEvent } from "./support/clerk.ts";
+import { run, type ScratchDatabase, scratchDatabase } from "./support/database.ts";
+import { type FaultProxy, startFaultProxy } from "./support/fault_proxy.ts";
+import { type FunctionProcess, startFunction } from "./support/function_process.ts";
+import { signJwt, startPostgrestStandIn } from "./support/postgrest.ts";
+import { deliver, newSecret, newSvixId } from "./support/webhooks.ts";
+
+const JWT_SECRET = "security-test-jwt-secret-with-at-least-32-characters";
+const SECRET_KEY = "sb_secret_securityTestKey0000000000";
+const PUBLISHABLE_KEY = "sb_publishable_securityTestKey000000";
+const AUTH = { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false };
+
+// Module-wide fixtures: the runner drops the database; the process ends with the server.
+const db = await scratchDatabase();
+const api = await startPostgrestStandIn({
+  databaseUrl: db.url,
+  jwtSecret: JWT_SECRET,
+  secretKey: SECRET_KEY,
+  publishableKey: PUBLISHABLE_KEY,
+});
+const service = createClient(api.url, SECRET_KEY, { auth: AUTH });
+
+const alice = newClerkId();
+const bob = newClerkId();
+const carol = newClerkId();
+
+/** The claims of a Clerk session token for `sub`, with Supabase's role claim. */
+function clerkClaims(sub: string): Record<string, unknown> {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    azp: "http://localhost:3000",
+    exp: now + 60,
+    iat: now,
+    iss: "https://clerk.example.accounts.dev",
+    nbf: now - 5,
+    role: "authenticated",
+    sid: `sess_${crypto.randomUUID().replaceAll("-", "")}`,
+    sub,
+    v: 2,
+  };
+}
+
+const ROLES = ["anon", "authenticated", "service_role"] as const;
+type Role = typeof ROLES[number];
+
+/** A Data API client acting as `role`; `authenticated` is signed in through Clerk as alice. */
+function client(role: Role): SupabaseClient {
+  if (role === "service_role") return service;
+  return createClient(api.url, PUBLISHABLE_KEY, {
+    auth: AUTH,
+    ...(role === "authenticated"
+      ? { accessToken: () => signJwt(clerkClaims(alice), JWT_SECRET) }
+      : {}),
+  });
+}
+
+/** Applies an event as service_role through the Data API, as the function does. */
+async function applyAsService(args: Record<string, unknown>): Promise<unknown> {
+  const { data, error } = await service.rpc("apply_clerk_user_event", args);
+  assert.equal(error, null);
+  return data;
+}
+
+const now = new Date();
+const created = (svixId: string, clerkId: string) => ({
+  p_svix_id: svixId,
+  p_event_type: "user.created",
+  p_event_at: now.toISOString(),
+  p_clerk_id: clerkId,
+  p_email: `${clerkId}@example.com`,
+  p_first_name: "Ada",
+  p_clerk_created_at: now.toISOString(),
+  p_clerk_updated_at: now.toISOString(),
+});
+for (const id of [alice, bob, carol]) {
+  assert.equal(await applyAsService(created(newSvixId(), id)), "applied");
+}
+assert.equal(
+  await applyAsService({
+    p_svix_id: newSvixId(),
+    p_event_type: "user.deleted",
+    p_event_at: now.toISOString(),
+    p_clerk_id: carol,
+  }),
+  "applied",
+);
+
+await db.sql`
+  create function public.security_probe(statement text) returns void
+  language plpgsql security invoker as $$ begin execute statement; end $$`;
+
+/** Everything the sync keeps, to show that an attempt changed none of it. */
+async function snapshot(): Promise<unknown> {
+  const [row] = await db.sql`
+    select (select json_agg(u order by clerk_id) from public.users u) as users,
+           (select json_agg(d order by svix_id) from clerk_sync.deliveries d) as deliveries,
+           (select json_agg(t order by clerk_id) from clerk_sync.deleted_users t) as tombstones`;
+  return row;
+}
+
+/** Statements only the apply function (or the owner) may run. */
+const STATEMENTS: Record<string, string> = {
+  "read clerk_sync.deliveries": "select count(*) from clerk_sync.deliveries",
+  "insert into clerk_sync.deliveries":
+    "insert into clerk_sync.deliveries (svix_id, event_type, event_at) values ('msg_forged', 'user.created', now())",
+  "update clerk_sync.deliveries": "update clerk_sync.deliveries set outcome = 'stale'",
+  "delete from clerk_sync.deliveries": "delete from clerk_sync.deliveries",
+  "read clerk_sync.deleted_users": "select count(*) from clerk_sync.deleted_users",
+  "insert into clerk_sync.deleted_users":
+    `insert into clerk_sync.deleted_users (clerk_id, deleted_at, svix_id) values ('${bob}', now(), 'msg_forged')`,
+  "update clerk_sync.deleted_users": "update clerk_sync.deleted_users set deleted_at = now()",
+  "delete from clerk_sync.deleted_users": "delete from clerk_sync.deleted_users",
+  "insert into public.users":
+    "insert into public.users (clerk_id, clerk_created_at, clerk_updated_at, clerk_event_at, svix_id) values ('user_forged', now(), now(), now(), 'msg_forged')",
+  "update another user's row": `update public.users set email = null where clerk_id = '${bob}'`,
+  "update one's own row": `update public.users set first_name = 'Eve' where clerk_id = '${alice}'`,
+  "delete from public.users": "delete from public.users",
+  "truncate public.users": "truncate public.users",
+  "run clerk_sync.prune_deliveries()": "select clerk_sync.prune_deliveries(interval '0 seconds')",
+};
+/** Deletes bob through the writer: only service_role may. */
+const APPLY = "run public.apply_clerk_user_event()";
+const APPLY_STATEMENT = `select public.apply_clerk_user_event(p_svix_id => 'msg_forged',
+  p_event_type => 'user.deleted', p_event_at => now(), p_clerk_id => '${bob}')`;
+
+/** What `role` may do of `names`: none of STATEMENTS; only service_role may apply. */
+function expected(role: Role, names: string[]): Record<string, "allowed" | "denied"> {
+  return Object.fromEntries(
+    names.map((name) => [name, name === APPLY && role === "service_role" ? "allowed" : "denied"]),
+  );
+}
+
+/** 42501 is PostgreSQL's "insufficient privilege"; anything else is not a denial. */
+function verdict(code: string | undefined, context: string): "allowed" | "denied" {
+  if (code === undefined) return "allowed";
+  assert.equal(code, "42501", `${context} failed for another reason than privileges`);
+  return "denied";
+}
+
+/** Runs `statement` as `role` on a direct connection, then rolls back; returns the SQLSTATE. */
+async function asRole(role: Role, statement: string): Promise<string | undefined> {
+  try {
+    await db.sql.begin(async (tx) => {
+      await tx.unsafe(`set local role ${role}`);
+      await tx`select set_config('request.jwt.claims', ${
+        JSON.stringify(role === "authenticated" ? clerkClaims(alice) : { role })
+      }, true)`;
+      await tx.unsafe(statement);
+      throw new RollbackSignal();
+    });
+  } catch (error) {
+    if (error instanceof RollbackSignal) return undefined;
+    return (error as { code?: string }).code ?? String(error);
+  }
+}
+
+/** Ends a transaction by rollback once the statement succeeded. */
+class RollbackSignal extends Error {}
+
+for (const role of ROLES) {
+  Deno.test(`the Data API (PostgREST stand-in) lets ${role} do none of what only the writer may`, async () => {
+    // service_role's apply would commit here; it is tried on a direct connection below.
+    const statements = role === "service_role"
+      ? STATEMENTS
+      : { ...STATEMENTS, [APPLY]: APPLY_STATEMENT };
+    const before = await snapshot();
+    const actual: Record<string, string> = {};
+    for (const [name, statement] of Object.entries(statements)) {
+      const { error, status } = await client(role).rpc("security_probe", { statement });
+      actual[name] = verdict(error?.code, `${role}: ${name}`);
+      if (error !== null) assert.equal(status, role === "anon" ? 401 : 403, `${role}: ${name}`);
+    }
+    assert.deepEqual(actual, expected(role, Object.keys(statements)));
+    assert.deepEqual(await snapshot(), before, "nothing changed");
+  });
+
+  Deno.test(
+    `set role ${role} on a direct connection can do none of what only the writer may${
+      role === "service_role" ? ", but apply" : ""
+    }`,
+    async () => {
+      const statements = { ...STATEMENTS, [APPLY]: APPLY_STATEMENT };
+      const before = await snapshot();
+      const actual: Record<string, string> = {};
+      for (const [name, statement] of Object.entries(statements)) {
+        actual[name] = verdict(await asRole(role, statement), `${role}: ${name}`);
+      }
+      assert.deepEqual(actual, expected(role, Object.keys(statements)));
+      assert.deepEqual(await snapshot(), before, "nothing changed (each attempt is rolled back)");
+    },
+  );
+}
+
+Deno.test("the Data API lets service_role apply events and read every row, and no one else", async () => {
+  const clerkId = newClerkId();
+  assert.equal(await applyAsService(created(newSvixId(), clerkId)), "applied");
+  const { data } = await service.from("users").select("clerk_id").eq("clerk_id", clerkId);
+  assert.deepEqual(data, [{ clerk_id: clerkId }]);
+  const everyone = await service.from("users").select("clerk_id");
+  assert.ok(
+    [alice, bob, clerkId].every((id) => everyone.data?.some((row) => row.clerk_id === id)),
+  );
+  for (const role of ["anon", "authenticated"] as const) {
+    const { error } = await client(role).rpc("apply_clerk_user_event", created(newSvixId(), bob));
+    assert.equal(error?.code, "42501", role);
+  }
+});
+
+Deno.test("the Data API shows a Clerk-signed-in user exactly their own row, and anon nothing", async () => {
+  const own = await client("authenticated").from("users").select("clerk_id, email");
+  assert.deepEqual(own.data, [{ clerk_id: alice, email: `${alice}@example.com` }]);
+  const other = await client("authenticated").from("users").select("clerk_id").eq("clerk_id", bob);
+  assert.deepEqual(other.data, []);
+  const anon = await client("anon").from("users").select("clerk_id");
+  assert.deepEqual([anon.status, anon.error?.code, anon.data], [401, "42501", null]);
+});
+
+Deno.test("set role authenticated with Clerk claims reads exactly its own row, and anon nothing", async () => {
+  const read = (role: Role, claims: Record<string, unknown>) =>
+    db.sql.begin(async (tx) => {
+      await tx.unsafe(`set local role ${role}`);
+      await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+      return [...await tx`select clerk_id from public.users order by clerk_id`];
+    });
+  assert.deepEqual(await read("authenticated", clerkClaims(alice)), [{ clerk_id: alice }]);
+  assert.deepEqual(await read("authenticated", clerkClaims(bob)), [{ clerk_id: bob }]);
+  assert.deepEqual(await read("authenticated", clerkClaims(carol)), [], "a deleted user");
+  assert.deepEqual(await read("authenticated", { role: "authenticated" }), [], "no sub");
+  await assert.rejects(read("anon", { role: "anon" }), { code: "42501" });
+});
+
+/** Runs the real Supabase CLI's `db lint` on `url`, failing on warnings too. */
+function lint(url: string): Promise<string> {
+  return run("supabase", [
+    "db",
+    "lint",
+    "--db-url",
+    `${url}?sslmode=disable`,
+    "--level",
+    "warning",
+    "--fail-on",
+    "warning",
+  ]);
+}
+
+Deno.test("supabase db lint (plpgsql_check) finds nothing in the migrated schema, and finds a planted error", async () => {
+  await using clean = await scratchDatabase();
+  const output = await lint(clean.url);
+  assert.match(output, /Linting schema: clerk_sync[^]*Linting schema: public/);
+  assert.match(output, /No schema errors found/);
+
+  // The same run on a broken function fails and names it: the lint is live.
+  await clean.sql`
+    create function public.broken() returns text language plpgsql
+    as $$ begin return (select no_such_column from public.users limit 1); end $$`;
+  await assert.rejects(lint(clean.url), /public\.broken[^]*no_such_column/);
+});
+
+/**
+ * One run's worth of deliveries to `fn`, good and bad, carrying names and addresses;
+ * returns the names sent and the number of requests made.
+ */
+async function fullRun(
+  fn: FunctionProcess,
+  target: ScratchDatabase,
+  proxy: FaultProxy,
+  secret: string,
+): Promise<{ names: string[]; requests: number; lastId: string }> {
+  const tag = crypto.randomUUID().slice(0, 6);
+  const names = [0, 1, 2].flatMap((i) => [`Ottilie${tag}${i}`, `Wrexham${tag}${i}`]);
+  const ids = [newClerkId(), newClerkId(), newClerkId()];
+  const start = Date.now() - 60_000;
+  const state = (i: number, step: number, email: string) => ({
+    id: ids[i]!,
+    email,
+    firstName: names[2 * i]!,
+    lastName: names[2 * i + 1]!,
+    createdAt: start,
+    updatedAt: start + step * 1000,
+  });
+  let requests = 0;
+  const send = (payload: unknown, options: { id?: string; secret?: string } = {}) => {
+    requests++;
+    return deliver(fn.url, payload, { secret, ...options });
+  };
+  for (let i = 0; i < 3; i++) {
+    await send(userEvent("user.created", state(i, 0, `first.${i}.${tag}@example.com`)));
+  }
+  // Two users swap addresses; a retry, a stale event and a deletion.
+  const swap = newSvixId();
+  await send(userEvent("user.updated", state(0, 2, `first.1.${tag}@example.com`)), { id: swap });
+  await send(userEvent("user.updated", state(0, 2, `first.1.${tag}@example.com`)), { id: swap });
+  await send(userEvent("user.updated", state(1, 2, `first.0.${tag}@example.com`)));
+  await send(userEvent("user.updated", state(1, 1, `stale.${tag}@example.com`)));
+  await send(deletedEvent(ids[2]!, start + 3000));
+  // Refused: a wrong secret, and a signed payload that is not Clerk's.
+  await send(userEvent("user.created", state(2, 4, `forged.${tag}@example.com`)), {
+    secret: newSecret(),
+  });
+  await send({
+    type: "user.created",
+    timestamp: Date.now(),
+    data: { id: ids[0], first_name: { name: names[0] }, email_addresses: `x.${tag}@example.com` },
+  });
+  // A database that does not answer in time: 503, with the driver's error in the log.
+  await target.sql.begin(async (tx) => {
+    await tx`lock table public.users in access exclusive mode`;
+    await send(userEvent("user.updated", state(0, 5, `locked.${tag}@example.com`)));
+  });
+  // A connection lost mid-statement: 503, with the driver's error in the log.
+  proxy.blackHole();
+  const lastId = newSvixId();
+  const lost = send(userEvent("user.updated", state(0, 6, `lost.${tag}@example.com`)), {
+    id: lastId,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  proxy.cut();
+  await lost;
+  proxy.restore();
+  return { names, requests, lastId };
+}
+
+Deno.test("the function's whole output over a run on either transport has no email address and no name", async () => {
+  for (const transport of ["postgres", "supabase"] as const) {
+    await using target = await scratchDatabase();
+    const address = new URL(target.url);
+    // The direct transport's DATABASE_URL carries a user name (postgres@…): no error
+    // message may print it either.
+    await using proxy = startFaultProxy({ hostname: address.hostname, port: Number(address.port) });
+    await using standIn = transport === "supabase"
+      ? await startPostgrestStandIn({
+        databaseUrl: proxy.via(target.url),
+        jwtSecret: JWT_SECRET,
+        secretKey: SECRET_KEY,
+      })
+      : undefined;
+    const secret = newSecret();
+    await using fn = await startFunction({
+      CLERK_WEBHOOK_SECRET: secret,
+      ...(standIn === undefined ? { DATABASE_URL: proxy.via(target.url) } : {
+        SUPABASE_URL: standIn.url,
+        SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }),
+      }),
+    });
+    const { names, requests, lastId } = await fullRun(fn, target, proxy, secret);
+
+    const output = await fn.waitForOutput(new RegExp(lastId));
+    const logged = output.split("\n").filter((line) => line.startsWith("{"));
+    assert.equal(logged.length, requests, `${transport}: one line per request:\n${output}`);
+    const statuses = new Set(logged.map((line) => JSON.parse(line).status));
+    assert.deepEqual([...statuses].sort(), [200, 400, 422, 503], transport);
+    assert.doesNotMatch(output, /@/, `${transport}: an address in the output:\n${output}`);
+    for (const name of names) {
+      assert.ok(!output.includes(name), `${transport}: ${name} in the output:\n${output}`);
+    }
+  }
+});
