@@ -23,12 +23,8 @@ import assert from "node:assert/strict";
 import { deletedEvent, newClerkId, userEvent } from "./support/clerk.ts";
 import { type ScratchDatabase, scratchDatabase } from "./support/database.ts";
 import { type FaultProxy, startFaultProxy } from "./support/fault_proxy.ts";
-import { startFunction } from "./support/function_process.ts";
-import { startPostgrestStandIn } from "./support/postgrest.ts";
+import { startFunctionOn, type Transport, TRANSPORTS } from "./support/transports.ts";
 import { deliver, newSecret, newSvixId } from "./support/webhooks.ts";
-
-const TRANSPORTS = ["postgres", "supabase"] as const;
-type Transport = typeof TRANSPORTS[number];
 
 const EVENTS = Number(Deno.env.get("FAULT_EVENTS") ?? 1000);
 /** How long the burst's database outage lasts: longer than the function waits (8 s). */
@@ -37,8 +33,6 @@ const OUTAGE_MS = 10_000;
 const CONCURRENCY = 16;
 /** The longest Svix waits for an answer is 15 s; the function must answer well before. */
 const ANSWER_WITHIN_MS = 10_000;
-const JWT_SECRET = "fault-test-jwt-secret-with-at-least-32-characters";
-const SECRET_KEY = "sb_secret_faultTestKey000000000000000";
 
 /** The function on one transport, its database behind a fault proxy. */
 interface Rig {
@@ -76,21 +70,8 @@ async function withRig(transport: Transport, test: (rig: Rig) => Promise<void>):
   await using db = await scratchDatabase();
   const address = new URL(db.url);
   await using proxy = startFaultProxy({ hostname: address.hostname, port: Number(address.port) });
-  await using standIn = transport === "supabase"
-    ? await startPostgrestStandIn({
-      databaseUrl: proxy.via(db.url),
-      jwtSecret: JWT_SECRET,
-      secretKey: SECRET_KEY,
-    })
-    : undefined;
   const secret = newSecret();
-  await using fn = await startFunction({
-    CLERK_WEBHOOK_SECRET: secret,
-    ...(standIn === undefined ? { DATABASE_URL: proxy.via(db.url) } : {
-      SUPABASE_URL: standIn.url,
-      SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }),
-    }),
-  });
+  await using fn = await startFunctionOn(transport, proxy.via(db.url), secret);
   try {
     await test({ transport, db, proxy, url: fn.url, secret, output: fn.output });
   } finally {

@@ -15,8 +15,9 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { deletedEvent, newClerkId, userEvent } from "./support/clerk.ts";
 import { run, type ScratchDatabase, scratchDatabase } from "./support/database.ts";
 import { type FaultProxy, startFaultProxy } from "./support/fault_proxy.ts";
-import { type FunctionProcess, startFunction } from "./support/function_process.ts";
+import type { FunctionProcess } from "./support/function_process.ts";
 import { signJwt, startPostgrestStandIn } from "./support/postgrest.ts";
+import { startFunctionOn, TRANSPORTS } from "./support/transports.ts";
 import { deliver, newSecret, newSvixId } from "./support/webhooks.ts";
 
 const JWT_SECRET = "security-test-jwt-secret-with-at-least-32-characters";
@@ -335,27 +336,14 @@ async function fullRun(
 }
 
 Deno.test("the function's whole output over a run on either transport has no email address and no name", async () => {
-  for (const transport of ["postgres", "supabase"] as const) {
+  for (const transport of TRANSPORTS) {
     await using target = await scratchDatabase();
     const address = new URL(target.url);
     // The direct transport's DATABASE_URL carries a user name (postgres@…): no error
     // message may print it either.
     await using proxy = startFaultProxy({ hostname: address.hostname, port: Number(address.port) });
-    await using standIn = transport === "supabase"
-      ? await startPostgrestStandIn({
-        databaseUrl: proxy.via(target.url),
-        jwtSecret: JWT_SECRET,
-        secretKey: SECRET_KEY,
-      })
-      : undefined;
     const secret = newSecret();
-    await using fn = await startFunction({
-      CLERK_WEBHOOK_SECRET: secret,
-      ...(standIn === undefined ? { DATABASE_URL: proxy.via(target.url) } : {
-        SUPABASE_URL: standIn.url,
-        SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }),
-      }),
-    });
+    await using fn = await startFunctionOn(transport, proxy.via(target.url), secret);
     const { names, requests, lastId } = await fullRun(fn, target, proxy, secret);
 
     const output = await fn.waitForOutput(new RegExp(lastId));

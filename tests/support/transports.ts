@@ -7,6 +7,7 @@ import { createPostgresStore } from "../../functions/clerk-webhook/postgres_stor
 import type { SyncStore } from "../../functions/clerk-webhook/store.ts";
 import { createSupabaseStore } from "../../functions/clerk-webhook/supabase_store.ts";
 import { WebhookVerifier } from "../../functions/clerk-webhook/verify.ts";
+import { type FunctionProcess, startFunction } from "./function_process.ts";
 import { startPostgrestStandIn } from "./postgrest.ts";
 import { type LocalServer, serveLocally } from "./server.ts";
 
@@ -56,4 +57,40 @@ export function serveHandler(
   log: (entry: LogEntry) => void = () => {},
 ): LocalServer {
   return serveLocally(createHandler({ verifier: new WebhookVerifier([secret]), store, log }));
+}
+
+/**
+ * The function as its own process (tests/support/function_process.ts) with signing
+ * `secret`, writing into `databaseUrl` through `transport`: `DATABASE_URL` for the
+ * direct one, or a PostgREST stand-in and `SUPABASE_URL` with a secret key.
+ */
+export async function startFunctionOn(
+  transport: Transport,
+  databaseUrl: string,
+  secret: string,
+): Promise<FunctionProcess> {
+  if (transport === "direct") {
+    return await startFunction({ CLERK_WEBHOOK_SECRET: secret, DATABASE_URL: databaseUrl });
+  }
+  const secretKey = `sb_secret_${crypto.randomUUID()}`;
+  const api = await startPostgrestStandIn({
+    databaseUrl,
+    jwtSecret: crypto.randomUUID(),
+    secretKey,
+  });
+  const fn = await startFunction({
+    CLERK_WEBHOOK_SECRET: secret,
+    SUPABASE_URL: api.url,
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: secretKey }),
+  }).catch(async (error) => {
+    await api.close();
+    throw error;
+  });
+  return {
+    ...fn,
+    async [Symbol.asyncDispose]() {
+      await fn[Symbol.asyncDispose]();
+      await api.close();
+    },
+  };
 }
