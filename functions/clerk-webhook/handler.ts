@@ -36,6 +36,11 @@ class MethodNotAllowedError extends Error {
   override name = "MethodNotAllowedError";
 }
 
+/** The log entry of a request about which nothing is known yet. */
+function newEntry(): LogEntry {
+  return { svix_id: null, type: null, clerk_id: null, outcome: null, status: 0, ms: 0 };
+}
+
 /** Writes a log entry as one JSON line. */
 export function logLine(entry: LogEntry): void {
   console.log(JSON.stringify(entry));
@@ -47,14 +52,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
 
   return async (request) => {
     const started = performance.now();
-    const entry: LogEntry = {
-      svix_id: null,
-      type: null,
-      clerk_id: null,
-      outcome: null,
-      status: 0,
-      ms: 0,
-    };
+    const entry = newEntry();
     let response: Response;
     try {
       if (request.method !== "POST") throw new MethodNotAllowedError("Only POST is allowed");
@@ -83,14 +81,7 @@ export function createMisconfiguredHandler(
   return (request) => {
     // The body is not read: nothing can be verified without a valid secret.
     request.body?.cancel().catch(() => {});
-    const entry: LogEntry = {
-      svix_id: null,
-      type: null,
-      clerk_id: null,
-      outcome: null,
-      status: 0,
-      ms: 0,
-    };
+    const entry = newEntry();
     const response = errorResponse(error, entry);
     entry.status = response.status;
     log(entry);
