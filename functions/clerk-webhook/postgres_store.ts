@@ -30,6 +30,8 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     backoff: () => 0,
     idle_timeout: 60,
     onnotice: () => {},
+    // Parameters are text and timestamptz only: skip the array-types query on each connect.
+    fetch_types: false,
     connection: { application_name: "clerk-webhook" },
   });
 

@@ -75,7 +75,7 @@ create table clerk_sync.deliveries (
   event_type text not null,
   clerk_id text,
   event_at timestamptz not null,
-  outcome text not null default 'pending' check (outcome in ('pending', 'applied', 'stale', 'ignored')),
+  outcome text not null check (outcome in ('applied', 'stale', 'ignored')),
   received_at timestamptz not null default now()
 );
 create index deliveries_received_at_idx on clerk_sync.deliveries (received_at);
@@ -151,8 +151,14 @@ begin
       using errcode = 'query_canceled';
   end if;
 
-  insert into clerk_sync.deliveries (svix_id, event_type, clerk_id, event_at)
-  values (p_svix_id, p_event_type, p_clerk_id, p_event_at)
+  -- Recorded with the outcome it will have unless the event turns out stale, which
+  -- saves a second write on the common path (the transaction makes it atomic).
+  insert into clerk_sync.deliveries (svix_id, event_type, clerk_id, event_at, outcome)
+  values (
+    p_svix_id, p_event_type, p_clerk_id, p_event_at,
+    case when p_event_type in ('user.created', 'user.updated', 'user.deleted')
+      then 'applied' else 'ignored' end
+  )
   on conflict (svix_id) do nothing;
   if not found then
     return 'duplicate';
@@ -189,11 +195,14 @@ begin
       perform pg_advisory_xact_lock(v_user_lock, greatest(v_first_key, v_second_key));
     end if;
 
-    select u.clerk_updated_at, u.clerk_event_at, u.svix_id into v_stored
-    from public.users u
-    where u.clerk_id = p_clerk_id;
+    -- The stored version and the tombstone, in one statement.
+    select u.clerk_updated_at, u.clerk_event_at, u.svix_id,
+      exists (select 1 from clerk_sync.deleted_users d where d.clerk_id = p_clerk_id) as deleted
+    into v_stored
+    from (select) as one
+    left join public.users u on u.clerk_id = p_clerk_id;
 
-    if exists (select 1 from clerk_sync.deleted_users d where d.clerk_id = p_clerk_id)
+    if v_stored.deleted
       or (v_stored.svix_id is not null
         and (v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id collate "C")
           > (p_clerk_updated_at, p_event_at, p_svix_id collate "C"))
@@ -237,7 +246,9 @@ begin
     end if;
   end if;
 
-  update clerk_sync.deliveries set outcome = v_outcome where svix_id = p_svix_id;
+  if v_outcome = 'stale' then
+    update clerk_sync.deliveries set outcome = v_outcome where svix_id = p_svix_id;
+  end if;
   -- Nor may a call that started in time but finished late (after lock waits) commit.
   if clock_timestamp() > p_deadline then
     raise exception 'Delivery % finished after its deadline %', p_svix_id, p_deadline

@@ -1,12 +1,15 @@
 /**
  * The clerk-webhook function as its own process, started the way `npm start` does,
- * with only the permissions the Supabase edge runtime grants (net and env).
+ * with only the permissions the Supabase edge runtime grants (net and env). The
+ * benchmark starts its other servers (bench/naive_handler.ts, …) the same way.
  */
 const ENTRYPOINT = new URL("../../functions/clerk-webhook/index.ts", import.meta.url);
 
 /** A running function process. */
 export interface FunctionProcess extends AsyncDisposable {
   url: string;
+  /** The process id, e.g. to read its memory in /proc. */
+  pid: number;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
   /** Waits until the output matches `pattern` (output reaches us a little after responses). */
@@ -21,11 +24,17 @@ export function freePort(): number {
   return port;
 }
 
-/** Starts the function with `env` (and PORT) and waits until it listens. */
-export async function startFunction(env: Record<string, string>): Promise<FunctionProcess> {
+/**
+ * Starts the function (or another server at `entrypoint` that prints "Listening on")
+ * with `env` (and PORT) and waits until it listens.
+ */
+export async function startFunction(
+  env: Record<string, string>,
+  entrypoint: URL = ENTRYPOINT,
+): Promise<FunctionProcess> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", ENTRYPOINT.href],
+    args: ["run", "--allow-net", "--allow-env", entrypoint.href],
     env: { ...env, PORT: String(port), NO_COLOR: "1" },
     clearEnv: true,
     stdout: "piped",
@@ -46,6 +55,7 @@ export async function startFunction(env: Record<string, string>): Promise<Functi
   await waitForOutput(/Listening on/, 20_000);
   return {
     url: `http://127.0.0.1:${port}/`,
+    pid: child.pid,
     output: () => text,
     waitForOutput,
     async [Symbol.asyncDispose]() {

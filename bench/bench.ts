@@ -1,0 +1,191 @@
+/**
+ * `npm run bench`: the clerk-webhook function's latency, throughput, cold start and
+ * memory, side by side with the database's own limit and a naive handler, in one run on
+ * one scratch database. `--quick` runs a short version (CI). Progress goes to stderr,
+ * the markdown tables to stdout, the figures as JSON to bench/results/. Exits non-zero
+ * when any request fails (a non-2xx answer or an error), whatever the timings.
+ */
+import postgres from "postgres";
+import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
+import { createMigratedDatabase, dropDatabases } from "../tests/support/database.ts";
+import { type FunctionProcess, startFunction } from "../tests/support/function_process.ts";
+import { newSecret } from "../tests/support/webhooks.ts";
+import { type ColdStart, measureColdStart } from "./cold_start.ts";
+import { prepareEvents } from "./events.ts";
+import { describeMachine, loadAverage } from "./machine.ts";
+import { type PhaseResults, runPhases, type Settings } from "./phases.ts";
+import { connectionsToPort, peakRssBytes } from "./proc.ts";
+import {
+  buildReport,
+  type ContenderResult,
+  type Contenders,
+  renderMarkdown,
+  type Report,
+  saveReport,
+} from "./report.ts";
+import { ceilingTarget, httpTarget, storeTarget } from "./targets.ts";
+
+const FULL: Settings = {
+  rates: [100, 200, 500],
+  rateSeconds: 4,
+  concurrencies: [1, 4, 16, 64],
+  concurrencySeconds: 2.4,
+  slices: 4,
+  eventsPerSecondBound: 4000,
+  warmUpSeconds: 1,
+  coldStarts: 5,
+};
+const QUICK: Settings = {
+  ...FULL,
+  rateSeconds: 0.5,
+  concurrencySeconds: 0.4,
+  slices: 1,
+  warmUpSeconds: 0.2,
+  coldStarts: 1,
+};
+const NAIVE_HANDLER = new URL("naive_handler.ts", import.meta.url);
+const HTTP_FLOOR = new URL("http_floor.ts", import.meta.url);
+const POSTGREST_STAND_IN = new URL("postgrest_process.ts", import.meta.url);
+const RESULTS = new URL("results/", import.meta.url);
+/** The stand-in's project keys: any values work, the stand-in and the function just share them. */
+const JWT_SECRET = "bench-jwt-secret-with-at-least-32-characters";
+const SECRET_KEY = "sb_secret_bench_000000000000000000000000";
+
+const mode = Deno.args.includes("--quick") ? "quick" : "full";
+const settings = mode === "quick" ? QUICK : FULL;
+const progress = (message: string) => console.error(message);
+const prefix = `cws_bench_${Date.now().toString(36)}_${Deno.pid}`;
+const date = new Date().toISOString();
+const started = performance.now();
+const secret = newSecret();
+
+/** What the phases measured for a server process, with its memory and connections. */
+async function serverResult(
+  phases: PhaseResults,
+  server: FunctionProcess,
+): Promise<ContenderResult> {
+  return {
+    ...phases,
+    peakRssMb: (await peakRssBytes(server.pid)) / 1e6,
+    connections: await connectionsToPort(Number(new URL(server.url).port)),
+  };
+}
+
+/** Times cold starts of the server `start` spawns, each answering one fresh `user.created`. */
+async function coldStart(
+  sql: postgres.Sql,
+  start: () => Promise<FunctionProcess>,
+): Promise<ColdStart> {
+  // prepareEvents() makes a user.created every tenth event from the first: no seed needed.
+  const events = await prepareEvents(sql, settings.coldStarts * 10);
+  let next = 0;
+  return await measureColdStart(settings.coldStarts, start, (url) => {
+    const send = httpTarget(url, secret)(events);
+    next += 10;
+    return send(next - 10);
+  });
+}
+
+/**
+ * Starts the servers, runs every contender through the phases on the database at
+ * `databaseUrl` (`sql` is an owner connection), then times the cold starts.
+ */
+async function measure(databaseUrl: string, sql: postgres.Sql): Promise<Contenders> {
+  const direct = { CLERK_WEBHOOK_SECRET: secret, DATABASE_URL: databaseUrl };
+  progress("Starting the function, the naive handler, the HTTP floor and the PostgREST stand-in");
+  await using fn = await startFunction(direct);
+  await using naive = await startFunction(direct, NAIVE_HANDLER);
+  await using floor = await startFunction({}, HTTP_FLOOR);
+  await using standIn = await startFunction(
+    { DATABASE_URL: databaseUrl, JWT_SECRET, SECRET_KEY },
+    POSTGREST_STAND_IN,
+  );
+  const viaApi = {
+    CLERK_WEBHOOK_SECRET: secret,
+    SUPABASE_URL: standIn.url,
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }),
+  };
+  await using fnViaApi = await startFunction(viaApi);
+
+  // The ceiling's pool is the size of the function's (postgres_store.ts).
+  const pool = postgres(databaseUrl, { max: 10, onnotice: () => {} });
+  const store = createPostgresStore(databaseUrl);
+  let phases;
+  try {
+    phases = await runPhases(
+      sql,
+      [
+        { name: "function", target: httpTarget(fn.url, secret), servers: { server: fn.pid } },
+        { name: "naive", target: httpTarget(naive.url, secret), servers: { server: naive.pid } },
+        { name: "ceiling", target: ceilingTarget(pool) },
+        { name: "sqlFunction", target: storeTarget(store) },
+        {
+          name: "httpFloor",
+          target: httpTarget(floor.url, secret),
+          servers: { server: floor.pid },
+          throughputOnly: true,
+        },
+        {
+          name: "supabase",
+          target: httpTarget(fnViaApi.url, secret),
+          servers: { server: fnViaApi.pid, "stand-in": standIn.pid },
+        },
+      ],
+      settings,
+      progress,
+    );
+  } finally {
+    await store.close();
+    await pool.end();
+  }
+
+  const contenders: Contenders = {
+    function: await serverResult(phases.function, fn),
+    naive: await serverResult(phases.naive, naive),
+    ceiling: phases.ceiling,
+    sqlFunction: phases.sqlFunction,
+    httpFloor: await serverResult(phases.httpFloor, floor),
+    supabase: await serverResult(phases.supabase, fnViaApi),
+  };
+  progress(`Cold starts (${settings.coldStarts} of each)`);
+  contenders.function.coldStart = await coldStart(sql, () => startFunction(direct));
+  contenders.naive.coldStart = await coldStart(sql, () => startFunction(direct, NAIVE_HANDLER));
+  contenders.supabase.coldStart = await coldStart(sql, () => startFunction(viaApi));
+  return contenders;
+}
+
+/** Creates the scratch database, measures, and drops the database whatever happens. */
+async function benchmark(): Promise<Report> {
+  try {
+    progress(`Benchmark (${mode}): creating ${prefix} with supabase db push`);
+    const databaseUrl = await createMigratedDatabase(prefix);
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      const machine = await describeMachine(sql);
+      const contenders = await measure(databaseUrl, sql);
+      return buildReport({
+        mode,
+        date,
+        command: mode === "quick" ? "npm run bench -- --quick" : "npm run bench",
+        seconds: (performance.now() - started) / 1000,
+        machine,
+        loadAverageAtEnd: await loadAverage(),
+        settings,
+        contenders,
+      });
+    } finally {
+      await sql.end();
+    }
+  } finally {
+    await dropDatabases(prefix);
+  }
+}
+
+const report = await benchmark();
+console.log(renderMarkdown(report));
+progress(`Figures saved to ${await saveReport(report, RESULTS)}`);
+if (report.failures > 0) {
+  const first = Object.values(report.contenders).find((c) => c.firstFailure)?.firstFailure;
+  progress(`${report.failures} requests failed; the first: ${first}`);
+  Deno.exit(1);
+}

@@ -1,0 +1,63 @@
+/**
+ * The benchmark's events: distinct Clerk-shaped deliveries, half `user.created`, the
+ * rest `user.updated` and `user.deleted` of users seeded just before, one event per user.
+ */
+import type postgres from "postgres";
+import { deletedEvent, newClerkId, userEvent } from "../tests/support/clerk.ts";
+import { newSvixId } from "../tests/support/webhooks.ts";
+
+/** One delivery, not yet signed (signatures expire after 5 minutes). */
+export interface BenchEvent {
+  svixId: string;
+  /** The JSON text, exactly as it will be sent and signed. */
+  body: string;
+}
+
+/** Of every ten events: five create a user, four update one, one deletes one. */
+const CREATED_PER_TEN = 5;
+const UPDATED_PER_TEN = 4;
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * Makes `count` distinct events and seeds public.users, through the owner connection
+ * `sql`, with the users they update or delete, so that each event meets the state it
+ * expects (no create of an existing user, no update of a missing one) whichever handler
+ * receives it. Each user gets exactly one event, so no two events contend for a row.
+ */
+export async function prepareEvents(sql: postgres.Sql, count: number): Promise<BenchEvent[]> {
+  const now = Date.now();
+  const seeded: string[] = [];
+  const events: BenchEvent[] = [];
+  for (let index = 0; index < count; index++) {
+    const slot = index % 10;
+    const id = newClerkId();
+    const state = {
+      id,
+      email: `${id}@example.com`,
+      firstName: "Bench",
+      lastName: `User ${index}`,
+      createdAt: now - HOUR_MS,
+      updatedAt: now,
+    };
+    let payload: Record<string, unknown>;
+    if (slot < CREATED_PER_TEN) {
+      payload = userEvent("user.created", state);
+    } else {
+      seeded.push(id);
+      payload = slot < CREATED_PER_TEN + UPDATED_PER_TEN
+        ? userEvent("user.updated", state)
+        : deletedEvent(id, now);
+    }
+    events.push({ svixId: newSvixId(), body: JSON.stringify(payload) });
+  }
+  if (seeded.length > 0) {
+    const past = new Date(now - HOUR_MS);
+    await sql`
+      insert into public.users (
+        clerk_id, email, first_name, clerk_created_at, clerk_updated_at, clerk_event_at, svix_id
+      )
+      select id, id || '@example.com', 'Seeded', ${past}, ${past}, ${past}, 'msg_seed'
+      from unnest(${seeded}::text[]) as id`;
+  }
+  return events;
+}

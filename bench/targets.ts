@@ -1,0 +1,83 @@
+/**
+ * How each contender of the benchmark receives one event: a signed HTTP delivery, a
+ * call of the function's own store (no HTTP), or the database ceiling's plain writes.
+ * Preparing (signing, parsing) happens before a phase, outside the measurement.
+ */
+import type postgres from "postgres";
+import { parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
+import { applyArguments, type SyncStore } from "../functions/clerk-webhook/store.ts";
+import { svixHeaders } from "../tests/support/webhooks.ts";
+import type { BenchEvent } from "./events.ts";
+import type { Send } from "./load.ts";
+
+/** Turns a phase's events into a sender of each of them. */
+export type Target = (events: BenchEvent[]) => Send;
+
+/**
+ * POSTs each event, signed with `secret` just now, to `url`; a non-2xx answer or a
+ * network error is a failure. The label is the answer's body.
+ */
+export function httpTarget(url: string, secret: string): Target {
+  return (events) => {
+    const requests = events.map(({ svixId, body }) => ({
+      body,
+      headers: { "content-type": "application/json", ...svixHeaders(body, { secret, id: svixId }) },
+    }));
+    return async (index) => {
+      const { body, headers } = requests[index]!;
+      const response = await fetch(url, { method: "POST", headers, body });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`HTTP ${response.status}: ${text}`);
+      return text;
+    };
+  };
+}
+
+/** Applies each event through `store`, as the function does after verifying and parsing. */
+export function storeTarget(store: SyncStore): Target {
+  return (events) => {
+    const parsed = events.map(({ svixId, body }) => ({ svixId, event: parseClerkEvent(body) }));
+    return (index) => {
+      const { svixId, event } = parsed[index]!;
+      return store.apply(svixId, event);
+    };
+  };
+}
+
+/**
+ * The database ceiling: the row each event leaves, written with one plain statement
+ * per event (autocommit, prepared) over `sql`, as the owner. `user.created` and
+ * `user.updated` are `insert … on conflict (clerk_id) do update` of every synced column;
+ * `user.deleted` is `delete … where clerk_id = …`. No ledger, no tombstone, no guard.
+ */
+export function ceilingTarget(sql: postgres.Sql): Target {
+  return (events) => {
+    const rows = events.map(({ svixId, body }) => applyArguments(svixId, parseClerkEvent(body)));
+    return async (index) => {
+      const a = rows[index]!;
+      if (a.p_event_type === "user.deleted") {
+        await sql`delete from public.users where clerk_id = ${a.p_clerk_id}`;
+        return "deleted";
+      }
+      await sql`
+        insert into public.users (
+          clerk_id, email, first_name, last_name, image_url,
+          clerk_created_at, clerk_updated_at, clerk_event_at, svix_id
+        )
+        values (
+          ${a.p_clerk_id}, ${a.p_email}, ${a.p_first_name}, ${a.p_last_name}, ${a.p_image_url},
+          ${a.p_clerk_created_at}, ${a.p_clerk_updated_at}, ${a.p_event_at}, ${a.p_svix_id}
+        )
+        on conflict (clerk_id) do update set
+          email = excluded.email,
+          first_name = excluded.first_name,
+          last_name = excluded.last_name,
+          image_url = excluded.image_url,
+          clerk_created_at = excluded.clerk_created_at,
+          clerk_updated_at = excluded.clerk_updated_at,
+          clerk_event_at = excluded.clerk_event_at,
+          svix_id = excluded.svix_id`;
+      return "upserted";
+    };
+  };
+}
