@@ -7,7 +7,7 @@ import { PGlite } from "@electric-sql/pglite";
 import assert from "node:assert/strict";
 import { newSecret } from "../functions/cli/webhooks.ts";
 import { scratchDatabase } from "./support/database.ts";
-import { freePort } from "./support/function_process.ts";
+import { collectOutput, freePort } from "./support/function_process.ts";
 import { startPostgrestStandIn } from "./support/postgrest.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -128,26 +128,23 @@ async function npmStart(project: Project, env: Record<string, string> = {}): Pro
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let text = "";
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
-  };
+  const { text, collecting } = collectOutput(child);
   // The pipes close when the last process holding them, the Deno server, has exited.
-  const closed = Promise.all([collect(child.stdout), collect(child.stderr), child.status]);
+  const closed = Promise.all([collecting, child.status]);
   let exited = false;
   closed.then(() => exited = true);
   const interrupt = async (signal: "SIGINT" | "SIGTERM" = "SIGINT") => {
     if (!exited) Deno.kill(-child.pid, signal);
     await closed;
   };
-  for (let waited = 0; !/Listening on/.test(text); waited += 50) {
+  for (let waited = 0; !/Listening on/.test(text()); waited += 50) {
     if (exited || waited > 120_000) {
       await interrupt();
-      throw new Error(`npm start did not listen:\n${text}`);
+      throw new Error(`npm start did not listen:\n${text()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { output: () => text, interrupt, [Symbol.asyncDispose]: () => interrupt() };
+  return { output: text, interrupt, [Symbol.asyncDispose]: () => interrupt() };
 }
 
 /**

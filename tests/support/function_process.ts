@@ -16,6 +16,20 @@ export interface FunctionProcess extends AsyncDisposable {
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<string>;
 }
 
+/** What a child process prints on stdout and stderr, as it arrives; `collecting` ends with both. */
+export function collectOutput(
+  child: Deno.ChildProcess,
+): { text: () => string; collecting: Promise<unknown> } {
+  let text = "";
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
+  };
+  return {
+    text: () => text,
+    collecting: Promise.all([collect(child.stdout), collect(child.stderr)]),
+  };
+}
+
 /** A port that was free a moment ago. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -40,23 +54,19 @@ export async function startFunction(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let text = "";
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
-  };
-  const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const { text, collecting } = collectOutput(child);
   const waitForOutput = async (pattern: RegExp, timeoutMs = 10_000) => {
-    for (let waited = 0; !pattern.test(text); waited += 10) {
-      if (waited > timeoutMs) throw new Error(`No output matching ${pattern} in:\n${text}`);
+    for (let waited = 0; !pattern.test(text()); waited += 10) {
+      if (waited > timeoutMs) throw new Error(`No output matching ${pattern} in:\n${text()}`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    return text;
+    return text();
   };
   await waitForOutput(/Listening on/, 20_000);
   return {
     url: `http://127.0.0.1:${port}/`,
     pid: child.pid,
-    output: () => text,
+    output: text,
     waitForOutput,
     async [Symbol.asyncDispose]() {
       // A function that crashed has already exited: there is nothing to stop.
