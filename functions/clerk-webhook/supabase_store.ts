@@ -1,5 +1,5 @@
 /** The Supabase transport: public.apply_clerk_user_event() through the Data API (PostgREST). */
-import { createClient } from "@supabase/supabase-js";
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import {
   APPLY_TIMEOUT_MS,
   applyArguments,
@@ -18,6 +18,13 @@ export interface SupabaseStoreOptions {
 /** HTTP statuses that say "try again": PostgREST's 503, gateways and time-outs. */
 const TRANSIENT_STATUSES = new Set([0, 408, 429, 502, 503, 504, 520, 521, 522, 523, 524]);
 
+/** A supabase-js client for server use: a key, no user session to keep or refresh. */
+export function createServerClient(url: string, key: string): SupabaseClient {
+  return createClient(url, key, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+  });
+}
+
 /** A client for the project at `url`, acting with the server key `key` (service_role). */
 export function createSupabaseStore(
   url: string,
@@ -25,9 +32,7 @@ export function createSupabaseStore(
   options: SupabaseStoreOptions = {},
 ): SyncStore {
   const timeoutMs = options.timeoutMs ?? APPLY_TIMEOUT_MS;
-  const client = createClient(url, key, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-  });
+  const client = createServerClient(url, key);
 
   return {
     async apply(svixId, event) {

@@ -3,8 +3,8 @@
  * (Clerk's updated_at) of each, over the same transport the writes use.
  */
 import postgres from "postgres";
-import { createClient } from "@supabase/supabase-js";
 import type { DatabaseConfig } from "../clerk-webhook/config.ts";
+import { createServerClient } from "../clerk-webhook/supabase_store.ts";
 
 /** Clerk user id → `clerk_updated_at` of its row, in epoch milliseconds. */
 export type StoredVersions = Map<string, number>;
@@ -45,9 +45,7 @@ async function readOverPostgres(url: string): Promise<StoredVersions> {
  * the page size still gets every row, since only an empty page ends the read.
  */
 async function readOverDataApi(url: string, key: string): Promise<StoredVersions> {
-  const client = createClient(url, key, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-  });
+  const client = createServerClient(url, key);
   const versions: StoredVersions = new Map();
   let last: string | null = null;
   for (;;) {

@@ -4,10 +4,14 @@
  */
 import { Webhook } from "svix";
 
+/** Standard base64 of `bytes`. */
+export function encodeBase64(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes));
+}
+
 /** A fresh `whsec_` secret of 24 random bytes, as Clerk issues them. */
 export function newSecret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return `whsec_${btoa(String.fromCharCode(...bytes))}`;
+  return `whsec_${encodeBase64(crypto.getRandomValues(new Uint8Array(24)))}`;
 }
 
 /** A fresh Svix message id. */
