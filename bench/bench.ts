@@ -7,9 +7,10 @@
  */
 import postgres from "postgres";
 import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
-import { createMigratedDatabase, dropDatabases } from "../tests/support/database.ts";
-import { type FunctionProcess, startFunction } from "../tests/support/function_process.ts";
-import { newSecret } from "../tests/support/webhooks.ts";
+import { createMigratedDatabase, dropDatabases } from "../dev/database.ts";
+import { openTestServer } from "../dev/postgres_server.ts";
+import { type FunctionProcess, startFunction } from "../dev/function_process.ts";
+import { newSecret } from "../dev/webhooks.ts";
 import { type ColdStart, measureColdStart } from "./cold_start.ts";
 import { prepareEvents } from "./events.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
@@ -94,11 +95,11 @@ async function measure(databaseUrl: string, sql: postgres.Sql): Promise<Contende
   const direct = { CLERK_WEBHOOK_SECRET: secret, DATABASE_URL: databaseUrl };
   progress("Starting the function, the naive handler, the HTTP floor and the PostgREST stand-in");
   await using fn = await startFunction(direct);
-  await using naive = await startFunction(direct, NAIVE_HANDLER);
-  await using floor = await startFunction({}, HTTP_FLOOR);
+  await using naive = await startFunction(direct, { entrypoint: NAIVE_HANDLER });
+  await using floor = await startFunction({}, { entrypoint: HTTP_FLOOR });
   await using standIn = await startFunction(
     { DATABASE_URL: databaseUrl, JWT_SECRET, SECRET_KEY },
-    POSTGREST_STAND_IN,
+    { entrypoint: POSTGREST_STAND_IN },
   );
   const viaApi = {
     CLERK_WEBHOOK_SECRET: secret,
@@ -149,15 +150,24 @@ async function measure(databaseUrl: string, sql: postgres.Sql): Promise<Contende
   };
   progress(`Cold starts (${settings.coldStarts} of each)`);
   contenders.function.coldStart = await coldStart(sql, () => startFunction(direct));
-  contenders.naive.coldStart = await coldStart(sql, () => startFunction(direct, NAIVE_HANDLER));
+  contenders.naive.coldStart = await coldStart(
+    sql,
+    () => startFunction(direct, { entrypoint: NAIVE_HANDLER }),
+  );
   contenders.supabase.coldStart = await coldStart(sql, () => startFunction(viaApi));
   return contenders;
 }
 
-/** Creates the scratch database, measures, and drops the database whatever happens. */
+/**
+ * Creates the scratch database (on an embedded PostgreSQL 17 with its default, durable
+ * settings, or on TEST_DATABASE_URL), measures, and drops it whatever happens.
+ */
 async function benchmark(): Promise<Report> {
+  await using server = await openTestServer();
   try {
-    progress(`Benchmark (${mode}): creating ${prefix} with supabase db push`);
+    progress(
+      `Benchmark (${mode}): creating ${prefix} with supabase db push on ${server.description}`,
+    );
     const databaseUrl = await createMigratedDatabase(prefix);
     const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
     try {

@@ -1,5 +1,5 @@
 /** Cold start: from spawning a server process to its first 200 answer. */
-import type { FunctionProcess } from "../tests/support/function_process.ts";
+import type { FunctionProcess } from "../dev/function_process.ts";
 import { percentile } from "./load.ts";
 
 /** Cold starts in milliseconds: every sample and their median. */

@@ -3,8 +3,8 @@
  * rest `user.updated` and `user.deleted` of users seeded just before, one event per user.
  */
 import type postgres from "postgres";
-import { deletedEvent, newClerkId, userEvent } from "../tests/support/clerk.ts";
-import { newSvixId } from "../tests/support/webhooks.ts";
+import { deletedEvent, newClerkId, userEvent } from "../dev/clerk_events.ts";
+import { newSvixId } from "../dev/webhooks.ts";
 
 /** One delivery, not yet signed (signatures expire after 5 minutes). */
 export interface BenchEvent {

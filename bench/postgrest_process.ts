@@ -1,9 +1,9 @@
 /**
- * The PostgREST stand-in (tests/support/postgrest.ts) as its own process, so that the
+ * The PostgREST stand-in (dev/postgrest_stand_in.ts) as its own process, so that the
  * benchmark's Supabase transport crosses a process boundary as it does on the platform.
  * Reads DATABASE_URL, JWT_SECRET, SECRET_KEY and PORT; prints "Listening on <url>".
  */
-import { startPostgrestStandIn } from "../tests/support/postgrest.ts";
+import { startPostgrestStandIn } from "../dev/postgrest_stand_in.ts";
 
 function required(name: string): string {
   const value = Deno.env.get(name);

@@ -6,7 +6,7 @@
 import type postgres from "postgres";
 import { parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
 import { applyArguments, type SyncStore } from "../functions/clerk-webhook/store.ts";
-import { svixHeaders } from "../tests/support/webhooks.ts";
+import { svixHeaders } from "../dev/webhooks.ts";
 import type { BenchEvent } from "./events.ts";
 import type { Send } from "./load.ts";
 

@@ -1,5 +1,5 @@
 /**
- * `npm run backfill`: functions/cli/backfill.ts as a process (net and env permissions
+ * `npm run backfill`: cli/backfill.ts as a process (net and env permissions
  * only) against the Clerk API stand-in and a real scratch database, and backfill() in
  * process where a test needs short retry delays.
  */
@@ -7,17 +7,17 @@ import assert from "node:assert/strict";
 import { parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
 import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
 import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
-import { createStoredVersionsReader } from "../functions/cli/backfill_rows.ts";
-import { backfill } from "../functions/cli/backfill_sync.ts";
-import { ClerkApi, ClerkApiError } from "../functions/cli/clerk_api.ts";
-import { newClerkId, userEvent, type UserState } from "./support/clerk.ts";
-import { type ClerkApiStandIn, startClerkApiStandIn } from "./support/clerk_api.ts";
-import { type ScratchDatabase, scratchDatabase } from "./support/database.ts";
-import { startPostgrestStandIn } from "./support/postgrest.ts";
+import { createStoredVersionsReader } from "../cli/backfill_rows.ts";
+import { backfill } from "../cli/backfill_sync.ts";
+import { ClerkApi, ClerkApiError } from "../cli/clerk_api.ts";
+import { newClerkId, userEvent, type UserState } from "../dev/clerk_events.ts";
+import { type ClerkApiStandIn, startClerkApiStandIn } from "../dev/clerk_api_stand_in.ts";
+import { type ScratchDatabase, scratchDatabase } from "../dev/database.ts";
+import { startPostgrestStandIn } from "../dev/postgrest_stand_in.ts";
 import { serveLocally } from "./support/server.ts";
-import { newSvixId } from "./support/webhooks.ts";
+import { newSvixId } from "../dev/webhooks.ts";
 
-const CLI = new URL("../functions/cli/backfill.ts", import.meta.url);
+const CLI = new URL("../cli/backfill.ts", import.meta.url);
 const SECRET_KEY = "sk_test_backfill0stand0in0key";
 /** Clerk times of the tests' users: an hour ago, one second apart. */
 const T0 = Date.now() - 60 * 60 * 1000;

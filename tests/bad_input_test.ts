@@ -23,10 +23,10 @@ import { MAX_BODY_BYTES } from "../functions/clerk-webhook/body.ts";
 import { createHandler, type LogEntry } from "../functions/clerk-webhook/handler.ts";
 import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
 import { WebhookVerifier } from "../functions/clerk-webhook/verify.ts";
-import { deletedEvent, newClerkId, userEvent } from "./support/clerk.ts";
-import { scratchDatabase } from "./support/database.ts";
+import { deletedEvent, newClerkId, userEvent } from "../dev/clerk_events.ts";
+import { scratchDatabase } from "../dev/database.ts";
 import { serveLocally } from "./support/server.ts";
-import { encodeBase64, newSecret, newSvixId, svixHeaders } from "./support/webhooks.ts";
+import { encodeBase64, newSecret, newSvixId, svixHeaders } from "../dev/webhooks.ts";
 
 // Module-wide fixtures: the runner drops the database; the process ends with the server.
 const db = await scratchDatabase();

@@ -5,11 +5,11 @@
  * would be a 503), applied exactly once, and the rows end as the newest state.
  */
 import assert from "node:assert/strict";
-import { newClerkId, userEvent, type UserState } from "./support/clerk.ts";
+import { newClerkId, userEvent, type UserState } from "../dev/clerk_events.ts";
 import { Random } from "./support/clerk_history.ts";
-import { scratchDatabase } from "./support/database.ts";
+import { scratchDatabase } from "../dev/database.ts";
 import { openTransport, serveHandler, type Transport, TRANSPORTS } from "./support/transports.ts";
-import { deliver, newSecret, newSvixId, svixHeaders } from "./support/webhooks.ts";
+import { deliver, newSecret, newSvixId, svixHeaders } from "../dev/webhooks.ts";
 
 // Module-wide fixtures: the runner drops the database; the process ends with the pool.
 const db = await scratchDatabase();

@@ -11,7 +11,7 @@
  * found that still fails.
  */
 import assert from "node:assert/strict";
-import { userEvent, type UserState } from "./support/clerk.ts";
+import { userEvent, type UserState } from "../dev/clerk_events.ts";
 import {
   type ClerkHistory,
   generateHistory,
@@ -20,7 +20,7 @@ import {
   stateAfter,
   type SyncedUser,
 } from "./support/clerk_history.ts";
-import { scratchDatabase } from "./support/database.ts";
+import { scratchDatabase } from "../dev/database.ts";
 import { shrink } from "./support/shrink.ts";
 import {
   openTransport,
@@ -29,7 +29,7 @@ import {
   TRANSPORTS,
   unreachableStore,
 } from "./support/transports.ts";
-import { deliver, newSecret } from "./support/webhooks.ts";
+import { deliver, newSecret } from "../dev/webhooks.ts";
 
 const HISTORIES = Number(Deno.env.get("CONVERGENCE_HISTORIES") ?? 70);
 const FIRST_SEED = Number(Deno.env.get("CONVERGENCE_SEED") ?? 1);

@@ -20,11 +20,11 @@
  * `FAULT_EVENTS` sets the size of the burst (default 1,000); the stress run uses more.
  */
 import assert from "node:assert/strict";
-import { deletedEvent, newClerkId, userEvent } from "./support/clerk.ts";
-import { type ScratchDatabase, scratchDatabase } from "./support/database.ts";
+import { deletedEvent, newClerkId, userEvent } from "../dev/clerk_events.ts";
+import { type ScratchDatabase, scratchDatabase } from "../dev/database.ts";
 import { type FaultProxy, startFaultProxy } from "./support/fault_proxy.ts";
 import { startFunctionOn, type Transport, TRANSPORTS } from "./support/transports.ts";
-import { deliver, newSecret, newSvixId } from "./support/webhooks.ts";
+import { deliver, newSecret, newSvixId } from "../dev/webhooks.ts";
 
 const EVENTS = Number(Deno.env.get("FAULT_EVENTS") ?? 1000);
 /** How long PostgreSQL may take to begin a statement whose bytes crossed the proxy before the cut. */

@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { createHandler, type LogEntry } from "../functions/clerk-webhook/handler.ts";
 import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
 import { WebhookVerifier } from "../functions/clerk-webhook/verify.ts";
-import { deletedEvent, newClerkId, SAMPLE_TEXT, userEvent } from "./support/clerk.ts";
-import { scratchDatabase } from "./support/database.ts";
+import { deletedEvent, newClerkId, SAMPLE_TEXT, userEvent } from "../dev/clerk_events.ts";
+import { scratchDatabase } from "../dev/database.ts";
 import { serveLocally } from "./support/server.ts";
-import { deliver, newSecret, newSvixId, svixHeaders } from "./support/webhooks.ts";
+import { deliver, newSecret, newSvixId, svixHeaders } from "../dev/webhooks.ts";
 
 // Module-wide fixtures: the runner drops the database; the process ends with the server.
 const db = await scratchDatabase();

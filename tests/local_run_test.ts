@@ -5,10 +5,10 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import assert from "node:assert/strict";
-import { newSecret } from "../functions/cli/webhooks.ts";
-import { scratchDatabase } from "./support/database.ts";
-import { collectOutput, freePort } from "./support/function_process.ts";
-import { startPostgrestStandIn } from "./support/postgrest.ts";
+import { newSecret } from "../dev/webhooks.ts";
+import { scratchDatabase } from "../dev/database.ts";
+import { collectOutput, freePort } from "../dev/function_process.ts";
+import { startPostgrestStandIn } from "../dev/postgrest_stand_in.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** What `npm start`, `send` and `users` need from the project; node_modules is linked. */
@@ -18,6 +18,9 @@ const PROJECT_FILES = [
   "deno.lock",
   "import_map.json",
   "functions",
+  "cli",
+  "dev",
+  "fixtures",
   "supabase/config.toml",
   "supabase/migrations",
 ];
@@ -245,7 +248,7 @@ Deno.test("npm start with nothing configured syncs into an embedded database tha
   });
 
   await t.step("a JSON payload file is signed and sent as it is", async () => {
-    const sent = await send(project, ["functions/cli/clerk_sample_user_created.json"]);
+    const sent = await send(project, ["fixtures/clerk/user.created.docs-sample.json"]);
     assert.deepEqual(
       sent.map(({ type, clerkId, status, outcome }) => [type, clerkId, status, outcome]),
       [

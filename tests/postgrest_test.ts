@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
-import { type ScratchDatabase, scratchDatabase } from "./support/database.ts";
-import { signJwt, startPostgrestStandIn } from "./support/postgrest.ts";
+import { type ScratchDatabase, scratchDatabase } from "../dev/database.ts";
+import { signJwt, startPostgrestStandIn } from "../dev/postgrest_stand_in.ts";
 
 const JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters";
 const SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";

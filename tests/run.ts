@@ -1,97 +1,127 @@
 /**
- * `npm test`: migrates a scratch template database with the Supabase CLI, runs the
- * Deno tests (each module clones the template) and the pgTAP tests with pg_prove,
- * drops every scratch database, and ends with "N passed, N failed".
+ * `npm test`: starts a PostgreSQL 17 from npm (or uses `TEST_DATABASE_URL`), migrates a
+ * scratch template database with the Supabase CLI, runs the Deno tests (each module
+ * clones the template) and the pgTAP files, drops what it made, and ends with
+ * "N passed, N failed" on every path: a failure before the first test, a `deno test`
+ * that fails without a failed test (a stray `only`, an error outside any test), Ctrl-C.
  *
- * Arguments are passed to `deno test` (e.g. a test file); with arguments, pgTAP is skipped.
+ * Arguments pick what runs: test modules go to `deno test`, `.test.sql` files to pgTAP;
+ * with none, everything runs.
  */
-import {
-  cloneDatabase,
-  createMigratedDatabase,
-  dropDatabases,
-  run,
-  SERVER_URL,
-} from "./support/database.ts";
+import { cloneDatabase, createMigratedDatabase, dropDatabases } from "../dev/database.ts";
+import { cacheFunction, HOSTED_DENO } from "../dev/function_process.ts";
+import { openTestServer, type PostgresServer, SCRATCH_SETTINGS } from "../dev/postgres_server.ts";
+import { installPgTap, runTapFile } from "./support/pgtap.ts";
 
-interface Counts {
-  passed: number;
-  failed: number;
-}
+const SQL_TESTS = "supabase/tests/database";
 
 const prefix = `cws_test_${Date.now().toString(36)}_${Deno.pid}`;
 const template = `${prefix}_template`;
+const counts = { passed: 0, failed: 0, skipped: 0 };
+let server: PostgresServer | undefined;
+let denoTest: Deno.ChildProcess | undefined;
 
-/** Runs a command, echoing its output while keeping it for the counts. */
-async function tee(
-  command: string | URL,
-  args: string[],
-  env: Record<string, string>,
-): Promise<[boolean, string]> {
-  const child = new Deno.Command(command, { args, env, stdout: "piped", stderr: "inherit" })
-    .spawn();
-  let text = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of child.stdout) {
-    await Deno.stdout.write(chunk);
-    text += decoder.decode(chunk, { stream: true });
+/** Runs `deno test` on `args`, echoing its output, and counts its results. */
+async function denoTests(args: string[]): Promise<void> {
+  denoTest = new Deno.Command(Deno.execPath(), {
+    args: ["test", "--allow-all", ...args],
+    env: { CWS_TEMPLATE_DATABASE: template, CWS_RUN_PREFIX: prefix },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let output = "";
+  for await (const chunk of denoTest.stdout.pipeThrough(new TextDecoderStream())) {
+    await Deno.stdout.write(new TextEncoder().encode(chunk));
+    output += chunk;
   }
-  return [(await child.status).success, text];
+  const { success, code } = await denoTest.status;
+  // deno test ends with "ok | 12 passed (3 steps) | 0 failed | 1 ignored (2s)" or "FAILED | …".
+  const summary = output.match(
+    /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \(\d+ steps?\))?(?: \| (\d+) ignored)?/,
+  );
+  const [passed, failed, ignored] = [1, 2, 3].map((group) => Number(summary?.[group] ?? 0));
+  counts.passed += passed!;
+  counts.failed += failed!;
+  counts.skipped += ignored!;
+  if (!success && failed === 0) {
+    console.error(`deno test exited with ${code} without a failed test: counted as one failure`);
+    counts.failed += 1;
+  }
 }
 
-async function denoTests(args: string[]): Promise<Counts> {
-  const env = { CWS_TEMPLATE_DATABASE: template, CWS_RUN_PREFIX: prefix };
-  const [, output] = await tee(Deno.execPath(), [
-    "test",
-    "--allow-all",
-    ...(args.length ? args : ["tests/"]),
-  ], env);
-  // deno test ends with "ok | 12 passed (3 steps) | 0 failed (2s)" or "FAILED | …".
-  const summary = output.match(/(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
-  if (summary === null) return { passed: 0, failed: 1 };
-  return { passed: Number(summary[1]), failed: Number(summary[2]) };
-}
-
-async function pgTapTests(): Promise<Counts> {
+/** Runs the pgTAP `files` on a clone of the template. */
+async function pgTapTests(files: string[]): Promise<void> {
   const url = await cloneDatabase(template, `${prefix}_pgtap`);
-  await run("psql", [url, "-qc", "create extension if not exists pgtap with schema extensions"]);
-  const files: string[] = [];
-  for await (const entry of Deno.readDir("supabase/tests/database")) {
-    if (entry.name.endsWith(".test.sql")) files.push(`supabase/tests/database/${entry.name}`);
+  await installPgTap(url);
+  for (const file of files) {
+    const { passed, failed } = await runTapFile(url, file);
+    counts.passed += passed;
+    counts.failed += failed;
   }
-  const server = new URL(url);
-  const [ok, output] = await tee("pg_prove", [
-    "--verbose",
-    "--host",
-    server.hostname,
-    "--port",
-    server.port || "5432",
-    "--username",
-    decodeURIComponent(server.username) || "postgres",
-    "--dbname",
-    server.pathname.slice(1),
-    ...files.sort(),
-  ], {});
-  const passed = output.match(/^\s*ok \d+/gm)?.length ?? 0;
-  const failed = output.match(/^\s*not ok \d+/gm)?.length ?? 0;
-  return { passed, failed: failed === 0 && !ok ? 1 : failed };
 }
 
-const args = [...Deno.args];
-let total: Counts = { passed: 0, failed: 0 };
+/** Every pgTAP file, in name order. */
+async function allSqlTests(): Promise<string[]> {
+  const files = [];
+  for await (const entry of Deno.readDir(SQL_TESTS)) {
+    if (entry.name.endsWith(".test.sql")) files.push(`${SQL_TESTS}/${entry.name}`);
+  }
+  return files.sort();
+}
+
+/** Drops the run's databases and stops the embedded server; once, whoever asks first. */
+let cleaning: Promise<void> | undefined;
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    try {
+      if (server) await dropDatabases(prefix);
+    } catch (error) {
+      console.error(`Could not drop the run's databases (${prefix}_*):`, error);
+    }
+    await server?.[Symbol.asyncDispose]();
+  })();
+  return cleaning;
+}
+
+function printTotal(): void {
+  const skipped = counts.skipped > 0 ? `, ${counts.skipped} skipped` : "";
+  console.log(`${counts.passed} passed, ${counts.failed} failed${skipped}`);
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    console.error(`\n${signal}: stopping`);
+    try {
+      denoTest?.kill("SIGTERM");
+    } catch {
+      // It had exited already.
+    }
+    counts.failed += 1;
+    await cleanUp();
+    printTotal();
+    Deno.exit(130);
+  });
+}
+
+const sqlArgs = Deno.args.filter((arg) => arg.endsWith(".sql"));
+const denoArgs = Deno.args.filter((arg) => !arg.endsWith(".sql"));
+const everything = Deno.args.length === 0;
 try {
-  console.log(`Preparing ${template} on ${new URL(SERVER_URL).host} with supabase db push`);
+  server = await openTestServer(SCRATCH_SETTINGS);
+  console.log(`Preparing ${template} with supabase db push on ${server.description}`);
   await createMigratedDatabase(template);
-  const results = [await denoTests(args)];
-  if (args.length === 0) results.push(await pgTapTests());
-  total = results.reduce((sum, counts) => ({
-    passed: sum.passed + counts.passed,
-    failed: sum.failed + counts.failed,
-  }));
+  if (everything || denoArgs.length > 0) {
+    await cacheFunction(HOSTED_DENO);
+    await denoTests(everything ? ["tests/"] : denoArgs);
+  }
+  if (everything || sqlArgs.length > 0) {
+    await pgTapTests(everything ? await allSqlTests() : sqlArgs);
+  }
 } catch (error) {
   console.error(error);
-  total.failed += 1;
+  counts.failed += 1;
 } finally {
-  await dropDatabases(prefix);
+  await cleanUp();
 }
-console.log(`${total.passed} passed, ${total.failed} failed`);
-Deno.exit(total.failed === 0 && total.passed > 0 ? 0 : 1);
+printTotal();
+Deno.exit(counts.failed === 0 && counts.passed > 0 ? 0 : 1);

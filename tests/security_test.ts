@@ -1,6 +1,6 @@
 /**
- * Security: who may do what with the sync's tables and functions, whether the migration
- * passes `supabase db lint`, and whether the function's logs keep personal data out.
+ * Security: who may do what with the sync's tables and functions, and whether the
+ * function's logs keep personal data out (`supabase db lint` is `npm run lint:db`).
  *
  * Each role is tried two ways on a scratch copy of the migrated database: through the
  * PostgREST stand-in's role switching (the publishable key is `anon`, a Clerk session
@@ -12,13 +12,13 @@
  */
 import assert from "node:assert/strict";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
-import { deletedEvent, newClerkId, userEvent } from "./support/clerk.ts";
-import { run, type ScratchDatabase, scratchDatabase } from "./support/database.ts";
+import { deletedEvent, newClerkId, userEvent } from "../dev/clerk_events.ts";
+import { type ScratchDatabase, scratchDatabase } from "../dev/database.ts";
 import { type FaultProxy, startFaultProxy } from "./support/fault_proxy.ts";
-import type { FunctionProcess } from "./support/function_process.ts";
-import { signJwt, startPostgrestStandIn } from "./support/postgrest.ts";
+import type { FunctionProcess } from "../dev/function_process.ts";
+import { signJwt, startPostgrestStandIn } from "../dev/postgrest_stand_in.ts";
 import { startFunctionOn, TRANSPORTS } from "./support/transports.ts";
-import { deliver, newSecret, newSvixId } from "./support/webhooks.ts";
+import { deliver, newSecret, newSvixId } from "../dev/webhooks.ts";
 
 const JWT_SECRET = "security-test-jwt-secret-with-at-least-32-characters";
 const SECRET_KEY = "sb_secret_securityTestKey0000000000";
@@ -242,33 +242,6 @@ Deno.test("set role authenticated with Clerk claims reads exactly its own row, a
   assert.deepEqual(await read("authenticated", clerkClaims(carol)), [], "a deleted user");
   assert.deepEqual(await read("authenticated", { role: "authenticated" }), [], "no sub");
   await assert.rejects(read("anon", { role: "anon" }), { code: "42501" });
-});
-
-/** Runs the real Supabase CLI's `db lint` on `url`, failing on warnings too. */
-function lint(url: string): Promise<string> {
-  return run("supabase", [
-    "db",
-    "lint",
-    "--db-url",
-    `${url}?sslmode=disable`,
-    "--level",
-    "warning",
-    "--fail-on",
-    "warning",
-  ]);
-}
-
-Deno.test("supabase db lint (plpgsql_check) finds nothing in the migrated schema, and finds a planted error", async () => {
-  await using clean = await scratchDatabase();
-  const output = await lint(clean.url);
-  assert.match(output, /Linting schema: clerk_sync[^]*Linting schema: public/);
-  assert.match(output, /No schema errors found/);
-
-  // The same run on a broken function fails and names it: the lint is live.
-  await clean.sql`
-    create function public.broken() returns text language plpgsql
-    as $$ begin return (select no_such_column from public.users limit 1); end $$`;
-  await assert.rejects(lint(clean.url), /public\.broken[^]*no_such_column/);
 });
 
 /**

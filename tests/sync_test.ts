@@ -4,10 +4,10 @@
  * stand-in. Both must give the same answers and leave the same rows.
  */
 import assert from "node:assert/strict";
-import { deletedEvent, userEvent, type UserState } from "./support/clerk.ts";
-import { type ScratchDatabase, scratchDatabase } from "./support/database.ts";
+import { deletedEvent, userEvent, type UserState } from "../dev/clerk_events.ts";
+import { type ScratchDatabase, scratchDatabase } from "../dev/database.ts";
 import { openTransport, serveHandler, type Transport, TRANSPORTS } from "./support/transports.ts";
-import { deliver, newSecret, newSvixId } from "./support/webhooks.ts";
+import { deliver, newSecret, newSvixId } from "../dev/webhooks.ts";
 
 const secret = newSecret();
 const T = Date.UTC(2026, 0, 1);

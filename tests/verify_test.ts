@@ -8,7 +8,7 @@ import {
 
 const VECTORS = JSON.parse(
   await Deno.readTextFile(
-    new URL("../../shared/fixtures/standard-webhooks/vectors.json", import.meta.url),
+    new URL("../fixtures/standard-webhooks/vectors.json", import.meta.url),
   ),
 );
 const KAT = VECTORS.positive[0];

@@ -6,7 +6,7 @@
  * The model keeps Clerk's rule that an address belongs to at most one user at any
  * instant, so moves and swaps of addresses take several steps, as they do in Clerk.
  */
-import { deletedEvent, userEvent } from "./clerk.ts";
+import { deletedEvent, userEvent } from "../../dev/clerk_events.ts";
 
 /** A seeded pseudo-random generator (mulberry32): one seed, one sequence. */
 export class Random {

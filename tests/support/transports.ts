@@ -7,8 +7,13 @@ import { createPostgresStore } from "../../functions/clerk-webhook/postgres_stor
 import type { SyncStore } from "../../functions/clerk-webhook/store.ts";
 import { createSupabaseStore } from "../../functions/clerk-webhook/supabase_store.ts";
 import { WebhookVerifier } from "../../functions/clerk-webhook/verify.ts";
-import { type FunctionProcess, startFunction } from "./function_process.ts";
-import { startPostgrestStandIn } from "./postgrest.ts";
+import {
+  type DenoRuntime,
+  type FunctionProcess,
+  LOCAL_DENO,
+  startFunction,
+} from "../../dev/function_process.ts";
+import { startPostgrestStandIn } from "../../dev/postgrest_stand_in.ts";
 import { type LocalServer, serveLocally } from "./server.ts";
 
 /** Which way the writes go. */
@@ -60,7 +65,7 @@ export function serveHandler(
 }
 
 /**
- * The function as its own process (tests/support/function_process.ts) with signing
+ * The function as its own process (dev/function_process.ts) on `runtime`, with signing
  * `secret`, writing into `databaseUrl` through `transport`: `DATABASE_URL` for the
  * direct one, or a PostgREST stand-in and `SUPABASE_URL` with a secret key.
  */
@@ -68,9 +73,13 @@ export async function startFunctionOn(
   transport: Transport,
   databaseUrl: string,
   secret: string,
+  runtime: DenoRuntime = LOCAL_DENO,
 ): Promise<FunctionProcess> {
   if (transport === "direct") {
-    return await startFunction({ CLERK_WEBHOOK_SECRET: secret, DATABASE_URL: databaseUrl });
+    return await startFunction(
+      { CLERK_WEBHOOK_SECRET: secret, DATABASE_URL: databaseUrl },
+      { runtime },
+    );
   }
   const secretKey = `sb_secret_${crypto.randomUUID()}`;
   const api = await startPostgrestStandIn({
@@ -82,7 +91,7 @@ export async function startFunctionOn(
     CLERK_WEBHOOK_SECRET: secret,
     SUPABASE_URL: api.url,
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: secretKey }),
-  }).catch(async (error) => {
+  }, { runtime }).catch(async (error) => {
     await api.close();
     throw error;
   });

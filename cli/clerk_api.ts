@@ -10,7 +10,7 @@
  * (`.raw`) is what the sync validates, with the webhook's own parser. Two GET endpoints
  * with Clerk's documented shapes are less code than wrapping all that.
  */
-import { ConfigError, type Env } from "../clerk-webhook/config.ts";
+import { ConfigError, type Env } from "../functions/clerk-webhook/config.ts";
 
 /** Clerk's Backend API; `CLERK_API_URL` overrides it. */
 export const DEFAULT_CLERK_API_URL = "https://api.clerk.com";

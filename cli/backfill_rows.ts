@@ -3,8 +3,8 @@
  * (Clerk's updated_at) of each, over the same transport the writes use.
  */
 import postgres from "postgres";
-import type { DatabaseConfig } from "../clerk-webhook/config.ts";
-import { createServerClient } from "../clerk-webhook/supabase_store.ts";
+import type { DatabaseConfig } from "../functions/clerk-webhook/config.ts";
+import { createServerClient } from "../functions/clerk-webhook/supabase_store.ts";
 
 /** Clerk user id → `clerk_updated_at` of its row, in epoch milliseconds. */
 export type StoredVersions = Map<string, number>;

@@ -11,7 +11,7 @@ import {
   StoreUnavailableError,
   type SyncStore,
   toOutcome,
-} from "../clerk-webhook/store.ts";
+} from "../functions/clerk-webhook/store.ts";
 
 /** The call with named arguments, as PostgREST makes it; PostgreSQL infers their types. */
 function applyStatement(args: ApplyArguments): string {

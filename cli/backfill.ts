@@ -6,8 +6,12 @@
  * configuration error.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, type DatabaseConfig, readDatabaseConfig } from "../clerk-webhook/config.ts";
-import { openStore } from "../clerk-webhook/open_store.ts";
+import {
+  ConfigError,
+  type DatabaseConfig,
+  readDatabaseConfig,
+} from "../functions/clerk-webhook/config.ts";
+import { openStore } from "../functions/clerk-webhook/open_store.ts";
 import { createStoredVersionsReader } from "./backfill_rows.ts";
 import { backfill, type BackfillSummary, progress } from "./backfill_sync.ts";
 import { ClerkApi, MAX_PAGE_SIZE, readClerkApiConfig } from "./clerk_api.ts";

@@ -18,7 +18,7 @@
  * Not reproduced: the list's filters (`email_address`, `query`, …), validation errors
  * for bad parameters, other endpoints and methods, real rate limiting.
  */
-import { userEvent, type UserState } from "./clerk.ts";
+import { userEvent, type UserState } from "./clerk_events.ts";
 
 /** An answer to put in place of a request's normal one. */
 export interface Fault {

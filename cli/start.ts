@@ -6,11 +6,16 @@
  * `.data/`; with `DATABASE_URL`, or `SUPABASE_URL` and a key, it writes there instead.
  * Ctrl-C (SIGINT) or SIGTERM stops it cleanly; the next start reuses the data.
  */
-import { type Config, ConfigError, readConfig, SECRET_VARIABLES } from "../clerk-webhook/config.ts";
-import { createHandler } from "../clerk-webhook/handler.ts";
-import { openStore } from "../clerk-webhook/open_store.ts";
-import type { SyncStore } from "../clerk-webhook/store.ts";
-import { WebhookVerifier } from "../clerk-webhook/verify.ts";
+import {
+  type Config,
+  ConfigError,
+  readConfig,
+  SECRET_VARIABLES,
+} from "../functions/clerk-webhook/config.ts";
+import { createHandler } from "../functions/clerk-webhook/handler.ts";
+import { openStore } from "../functions/clerk-webhook/open_store.ts";
+import type { SyncStore } from "../functions/clerk-webhook/store.ts";
+import { WebhookVerifier } from "../functions/clerk-webhook/verify.ts";
 import { type EmbeddedDatabase, openEmbeddedDatabase } from "./embedded_database.ts";
 import {
   configuredSecretVariable,

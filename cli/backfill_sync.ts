@@ -11,9 +11,9 @@
  * - a webhook of the same state wins the tie: its envelope timestamp is at least
  *   `updated_at`, and on equal times its `msg_…` id sorts after `backfill:…`.
  */
-import { InvalidEventError, parseClerkEvent } from "../clerk-webhook/clerk_event.ts";
-import type { ClerkEvent } from "../clerk-webhook/clerk_event.ts";
-import type { Outcome, SyncStore } from "../clerk-webhook/store.ts";
+import { InvalidEventError, parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
+import type { ClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
+import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
 import type { StoredVersions } from "./backfill_rows.ts";
 import { MAX_PAGE_SIZE } from "./clerk_api.ts";
 

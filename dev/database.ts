@@ -1,20 +1,23 @@
 /**
- * Scratch databases on the real local PostgreSQL. The test runner (tests/run.ts)
- * migrates one template per run with the real Supabase CLI; each test module clones
- * it, so every module starts from the migrated schema and nothing else.
+ * Scratch databases on the server of the run (dev/postgres_server.ts). The test runner
+ * (tests/run.ts) migrates one template per run with the real Supabase CLI; each test
+ * module clones it, so every module starts from the migrated schema and nothing else.
  */
 import postgres from "postgres";
 
-/** The server tests use; `TEST_DATABASE_URL` overrides. */
-export const SERVER_URL = Deno.env.get("TEST_DATABASE_URL") ??
-  "postgres://postgres@127.0.0.1:5432/postgres";
+/** The server of the run: `npm test` and the benchmark set `TEST_DATABASE_URL`. */
+function serverUrl(): string {
+  const url = Deno.env.get("TEST_DATABASE_URL");
+  if (!url) throw new Error("No TEST_DATABASE_URL: run the tests with `npm test`");
+  return url;
+}
 
-const ROOT = new URL("../../", import.meta.url);
-const PLATFORM_SQL = new URL("../../functions/cli/supabase_platform.sql", import.meta.url);
+const ROOT = new URL("../", import.meta.url);
+const PLATFORM_SQL = new URL("supabase_platform.sql", import.meta.url);
 
 /** The URL of database `name` on the test server. */
 export function databaseUrl(name: string, user?: string): string {
-  const url = new URL(SERVER_URL);
+  const url = new URL(serverUrl());
   url.pathname = `/${name}`;
   if (user !== undefined) {
     url.username = user;
@@ -25,7 +28,7 @@ export function databaseUrl(name: string, user?: string): string {
 
 /** Runs `fn` with a connection to the server's maintenance database. */
 async function onServer<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
+  const sql = postgres(serverUrl(), { max: 1, onnotice: () => {} });
   try {
     return await fn(sql);
   } finally {

@@ -1,12 +1,14 @@
 /**
  * Clerk-shaped events, built on Clerk's own sample `user.created` payload
- * (clerk_sample_user_created.json, verbatim from Clerk's docs), so every event carries
+ * (fixtures/clerk/user.created.docs-sample.json, verbatim from Clerk's docs), so every event carries
  * the fields Clerk sends. Used by `npm run send` and by the tests.
  */
-import SAMPLE from "./clerk_sample_user_created.json" with { type: "json" };
+import SAMPLE from "../fixtures/clerk/user.created.docs-sample.json" with { type: "json" };
 
-/** Where Clerk's sample event is, for reading it verbatim. */
-export const SAMPLE_URL = new URL("./clerk_sample_user_created.json", import.meta.url);
+/** Clerk's sample event, byte for byte as Clerk's docs publish it. */
+export const SAMPLE_TEXT = await Deno.readTextFile(
+  new URL("../fixtures/clerk/user.created.docs-sample.json", import.meta.url),
+);
 
 /** The user of Clerk's sample event, as the dashboard's Testing tab sends it. */
 export const SAMPLE_USER = {

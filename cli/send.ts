@@ -4,15 +4,15 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { parseWebhookSecrets } from "../clerk-webhook/verify.ts";
-import { deletedEvent, SAMPLE_USER, userEvent } from "./clerk_events.ts";
+import { parseWebhookSecrets } from "../functions/clerk-webhook/verify.ts";
+import { deletedEvent, SAMPLE_USER, userEvent } from "../dev/clerk_events.ts";
 import {
   configuredSecretVariable,
   DEFAULT_PORT,
   readDevSecret,
   readRunningServer,
 } from "./local_dev.ts";
-import { deliver, newSvixId } from "./webhooks.ts";
+import { deliver, newSvixId } from "../dev/webhooks.ts";
 
 const USAGE = `Usage: npm run send -- <event>... [options]
 
