@@ -19,6 +19,8 @@ export interface PostgresServer extends AsyncDisposable {
   url: string;
   /** Where it comes from, for the run's first line. */
   description: string;
+  /** Whether it outlives the run (TEST_DATABASE_URL): what the run made there must be dropped. */
+  external: boolean;
 }
 
 /** Settings for a server that only tests use: nothing survives the run, so nothing is flushed. */
@@ -174,6 +176,7 @@ export async function startEmbeddedPostgres(
     return {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,
       description: `PostgreSQL from ${pkg.pathname.replace(ROOT.pathname, "")} on port ${port}`,
+      external: false,
       [Symbol.asyncDispose]: stop,
     };
   } catch (error) {
@@ -191,7 +194,12 @@ export async function openTestServer(
 ): Promise<PostgresServer> {
   const url = Deno.env.get("TEST_DATABASE_URL");
   if (url !== undefined && url !== "") {
-    return { url, description: "TEST_DATABASE_URL", [Symbol.asyncDispose]: async () => {} };
+    return {
+      url,
+      description: "TEST_DATABASE_URL",
+      external: true,
+      [Symbol.asyncDispose]: async () => {},
+    };
   }
   const server = await startEmbeddedPostgres(settings);
   Deno.env.set("TEST_DATABASE_URL", server.url);

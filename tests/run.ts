@@ -20,6 +20,8 @@ const template = `${prefix}_template`;
 const counts = { passed: 0, failed: 0, skipped: 0 };
 let server: PostgresServer | undefined;
 let denoTest: Deno.ChildProcess | undefined;
+/** Set by Ctrl-C (or SIGTERM): the run stops where it is and reports what it has. */
+let interrupted = false;
 
 /** Runs `deno test` on `args`, echoing its output, and counts its results. */
 async function denoTests(args: string[]): Promise<void> {
@@ -43,7 +45,8 @@ async function denoTests(args: string[]): Promise<void> {
   counts.passed += passed!;
   counts.failed += failed!;
   counts.skipped += ignored!;
-  if (!success && failed === 0) {
+  // 130: Ctrl-C reached deno test before this process; the signal listener reports it.
+  if (!success && failed === 0 && code !== 130 && !interrupted) {
     console.error(`deno test exited with ${code} without a failed test: counted as one failure`);
     counts.failed += 1;
   }
@@ -74,7 +77,8 @@ let cleaning: Promise<void> | undefined;
 function cleanUp(): Promise<void> {
   cleaning ??= (async () => {
     try {
-      if (server) await dropDatabases(prefix);
+      // An embedded server goes with everything on it.
+      if (server?.external) await dropDatabases(prefix);
     } catch (error) {
       console.error(`Could not drop the run's databases (${prefix}_*):`, error);
     }
@@ -90,7 +94,9 @@ function printTotal(): void {
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
-    console.error(`\n${signal}: stopping`);
+    if (interrupted) return;
+    interrupted = true;
+    console.error(`\n${signal}: stopping; the tests not finished are not counted`);
     try {
       denoTest?.kill("SIGTERM");
     } catch {
