@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { deletedEvent, newClerkId, userEvent } from "../dev/clerk_events.ts";
 import { scratchDatabase } from "../dev/database.ts";
-import { RUNTIMES, startFunction } from "../dev/function_process.ts";
+import { HOSTED_DENO, RUNTIMES, startFunction } from "../dev/function_process.ts";
 import { deliver, newSecret, newSvixId } from "../dev/webhooks.ts";
 import { startFunctionOn, TRANSPORTS } from "./support/transports.ts";
 
@@ -130,4 +130,14 @@ Deno.test("the function reads its signing secret from CLERK_WEBHOOK_SIGNING_SECR
     status: 200,
     body: { outcome: "applied" },
   });
+});
+
+Deno.test({
+  name: "the hosted runtime's Deno the tests use is 2.1.4",
+  ignore: HOSTED_DENO.executable === undefined,
+  fn: async () => {
+    const output = await new Deno.Command(HOSTED_DENO.executable!, { args: ["--version"] })
+      .output();
+    assert.match(new TextDecoder().decode(output.stdout), /^deno 2\.1\.4 /);
+  },
 });
