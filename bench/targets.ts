@@ -55,24 +55,42 @@ export function ceilingTarget(sql: postgres.Sql): Target {
     const rows = events.map(({ svixId, body }) => applyArguments(svixId, parseClerkEvent(body)));
     return async (index) => {
       const a = rows[index]!;
-      if (a.p_event_type === "user.deleted") {
-        await sql`delete from public.users where clerk_id = ${a.p_clerk_id}`;
+      const s = a.p_state;
+      if (s === null) {
+        await sql`delete from public.users where clerk_id = ${a.p_object_id}`;
         return "deleted";
       }
       await sql`
         insert into public.users (
-          clerk_id, email, first_name, last_name, image_url,
-          clerk_created_at, clerk_updated_at, clerk_event_at, svix_id
+          clerk_id, email, first_name, last_name, image_url, username, phone_number,
+          email_verified, external_id, public_metadata, unsafe_metadata, banned, locked,
+          last_sign_in_at, sync_format, clerk_created_at, clerk_updated_at, clerk_event_at, svix_id
         )
         values (
-          ${a.p_clerk_id}, ${a.p_email}, ${a.p_first_name}, ${a.p_last_name}, ${a.p_image_url},
-          ${a.p_clerk_created_at}, ${a.p_clerk_updated_at}, ${a.p_event_at}, ${a.p_svix_id}
+          ${a.p_object_id}, ${s.email as string | null}, ${s.first_name as string | null},
+          ${s.last_name as string | null}, ${s.image_url as string | null},
+          ${s.username as string | null}, ${s.phone_number as string | null},
+          ${s.email_verified as boolean}, ${s.external_id as string | null},
+          ${JSON.stringify(s.public_metadata)}::jsonb, ${JSON.stringify(s.unsafe_metadata)}::jsonb,
+          ${s.banned as boolean}, ${s.locked as boolean}, ${s.last_sign_in_at as string | null},
+          ${s.sync_format as number}, ${s.clerk_created_at}, ${s.clerk_updated_at},
+          ${a.p_event_at}, ${a.p_svix_id}
         )
         on conflict (clerk_id) do update set
           email = excluded.email,
           first_name = excluded.first_name,
           last_name = excluded.last_name,
           image_url = excluded.image_url,
+          username = excluded.username,
+          phone_number = excluded.phone_number,
+          email_verified = excluded.email_verified,
+          external_id = excluded.external_id,
+          public_metadata = excluded.public_metadata,
+          unsafe_metadata = excluded.unsafe_metadata,
+          banned = excluded.banned,
+          locked = excluded.locked,
+          last_sign_in_at = excluded.last_sign_in_at,
+          sync_format = excluded.sync_format,
           clerk_created_at = excluded.clerk_created_at,
           clerk_updated_at = excluded.clerk_updated_at,
           clerk_event_at = excluded.clerk_event_at,

@@ -3,22 +3,26 @@
  * through the webhook's parser and the webhook's SQL function, as an event of its
  * current state; `reconcile` also deletes the rows of users Clerk no longer has.
  *
- * Each user state gets a deterministic delivery id, `backfill:<user id>:<updated_at ms>`,
- * stamped with Clerk's `updated_at` as the event time, so that:
+ * Each user state gets a deterministic delivery id,
+ * `backfill:<user id>:<updated_at ms>:<sync format>`, stamped with Clerk's `updated_at`
+ * as the event time, so that:
  * - a rerun finds its ids in the ledger and changes nothing (`duplicate`);
  * - a webhook event newer than the snapshot (later `updated_at`) is never overwritten
  *   (`stale`);
  * - a webhook of the same state wins the tie: its envelope timestamp is at least
- *   `updated_at`, and on equal times its `msg_…` id sorts after `backfill:…`.
+ *   `updated_at`, and on equal times its `msg_…` id sorts after `backfill:…`;
+ * - after an upgrade that adds columns (a new sync format), the ids are new, and the
+ *   same state fills the new columns of rows written before it.
  */
-import { InvalidEventError, parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
-import type { ClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
+import { type ClerkEvent, parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
+import type { EntityState } from "../functions/clerk-webhook/entity.ts";
+import { InvalidEventError } from "../functions/clerk-webhook/schema.ts";
 import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
 import type { StoredVersions } from "./backfill_rows.ts";
 import { MAX_PAGE_SIZE } from "./clerk_api.ts";
 
 /** An event that carries a user's state. */
-type UserEvent = Extract<ClerkEvent, { user: unknown }>;
+type UserEvent = ClerkEvent & { objectId: string; state: EntityState };
 
 /** The Clerk API calls the backfill makes (see `ClerkApi`). */
 export interface ClerkUsers {
@@ -153,12 +157,13 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
         onProgress(`Skipping Clerk user ${JSON.stringify(id ?? null)}: ${error.message}`);
         continue;
       }
-      listed.set(event.clerkId, event.occurredAt.getTime());
+      listed.set(event.objectId, event.occurredAt.getTime());
       events.push(event);
     }
     if (dryRun) return;
     await forEach(events, concurrency, async (event) => {
-      const id = `backfill:${event.clerkId}:${event.occurredAt.getTime()}`;
+      const { objectId, occurredAt, state } = event;
+      const id = `backfill:${objectId}:${occurredAt.getTime()}:${state.sync_format}`;
       count(summary, await store.apply(id, event));
     });
   };
@@ -207,7 +212,12 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
       onPlan("delete", id);
       continue;
     }
-    const event: ClerkEvent = { type: "user.deleted", clerkId: id, occurredAt: new Date(now()) };
+    const event: ClerkEvent = {
+      type: "user.deleted",
+      objectId: id,
+      occurredAt: new Date(now()),
+      state: null,
+    };
     const outcome = await store.apply(`reconcile:${id}`, event);
     if (outcome === "applied") summary.deleted++;
     else count(summary, outcome);
@@ -240,8 +250,11 @@ function toEvent(user: unknown, now: number): UserEvent {
     JSON.stringify({ type: "user.updated", timestamp: now, data: user }),
     now,
   );
-  if (!("user" in event)) throw new TypeError(`Expected a user event, got "${event.type}"`);
-  return { ...event, occurredAt: event.user.updatedAt };
+  const { objectId, state } = event;
+  if (objectId === null || state === null) {
+    throw new TypeError(`Expected a user's state, got "${event.type}"`);
+  }
+  return { ...event, objectId, state, occurredAt: new Date(state.clerk_updated_at) };
 }
 
 function count(summary: BackfillSummary, outcome: Outcome): void {

@@ -1,24 +1,19 @@
 /**
- * The embedded transport: public.apply_clerk_user_event() on a PGlite database in this
+ * The embedded transport: public.apply_clerk_event() on a PGlite database in this
  * process (`npm start` without a configured database). The SQL function does the
  * writes, as with the other transports.
  */
 import { messages, type PGlite } from "@electric-sql/pglite";
 import {
-  type ApplyArguments,
   applyArguments,
-  isTransientSqlState,
-  StoreUnavailableError,
+  storeError,
   type SyncStore,
   toOutcome,
 } from "../functions/clerk-webhook/store.ts";
 
-/** The call with named arguments, as PostgREST makes it; PostgreSQL infers their types. */
-function applyStatement(args: ApplyArguments): string {
-  const names = Object.keys(args);
-  const list = names.map((name, index) => `${name} => $${index + 1}`).join(", ");
-  return `select public.apply_clerk_user_event(${list}) as outcome`;
-}
+/** The call with named arguments, as PostgREST makes it. */
+const APPLY = `select public.apply_clerk_event(p_svix_id => $1::text, p_event_type => $2::text,
+  p_event_at => $3::timestamptz, p_object_id => $4::text, p_state => $5::jsonb) as outcome`;
 
 /**
  * Applies deliveries on `db`. The store does not own `db`: `close()` leaves it open for
@@ -28,10 +23,12 @@ function applyStatement(args: ApplyArguments): string {
 export function createPGliteStore(db: PGlite): SyncStore {
   return {
     async apply(svixId, event) {
-      const args = applyArguments(svixId, event);
+      const a = applyArguments(svixId, event);
+      const state = a.p_state === null ? null : JSON.stringify(a.p_state);
+      const params = [a.p_svix_id, a.p_event_type, a.p_event_at, a.p_object_id, state];
       let result;
       try {
-        result = await db.query<{ outcome: unknown }>(applyStatement(args), Object.values(args));
+        result = await db.query<{ outcome: unknown }>(APPLY, params);
       } catch (error) {
         throw classify(error);
       }
@@ -42,12 +39,9 @@ export function createPGliteStore(db: PGlite): SyncStore {
 }
 
 /** SQL errors carry a SQLSTATE; anything else (a closed or crashed PGlite) passes with a restart. */
-function classify(error: unknown): unknown {
-  if (error instanceof messages.DatabaseError && !isTransientSqlState(error.code ?? "")) {
-    return error;
-  }
-  return new StoreUnavailableError(
-    `PGlite unavailable: ${error instanceof Error ? error.message : String(error)}`,
-    { cause: error },
-  );
+function classify(error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  return error instanceof messages.DatabaseError
+    ? storeError({ code: error.code, message, cause: error })
+    : storeError({ message: `PGlite unavailable: ${message}`, cause: error });
 }

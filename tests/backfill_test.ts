@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
 import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
 import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
+import { USER_SYNC_FORMAT } from "../functions/clerk-webhook/user.ts";
 import { createStoredVersionsReader } from "../cli/backfill_rows.ts";
 import { backfill } from "../cli/backfill_sync.ts";
 import { ClerkApi, ClerkApiError } from "../cli/clerk_api.ts";
@@ -89,7 +90,7 @@ async function everything(db: ScratchDatabase): Promise<string> {
       (select coalesce(json_agg(u order by u.clerk_id), '[]') from public.users u) as users,
       (select coalesce(json_agg(d order by d.svix_id), '[]') from clerk_sync.deliveries d)
         as deliveries,
-      (select coalesce(json_agg(t order by t.clerk_id), '[]') from clerk_sync.deleted_users t)
+      (select coalesce(json_agg(t order by t.clerk_id), '[]') from clerk_sync.tombstones t)
         as tombstones`;
   return JSON.stringify(state);
 }
@@ -102,7 +103,7 @@ function expectedRow(state: UserState): Row {
     last_name: state.lastName ?? null,
     image_url: state.imageUrl ?? `https://img.clerk.com/${state.id}`,
     updated_ms: state.updatedAt,
-    svix_id: `backfill:${state.id}:${state.updatedAt}`,
+    svix_id: `backfill:${state.id}:${state.updatedAt}:${USER_SYNC_FORMAT}`,
   };
 }
 
@@ -224,7 +225,7 @@ Deno.test("backfill --reconcile deletes a row whose user is gone, not one create
     assert.equal(result.code, 0, result.stderr);
     assert.ok(lateCreated);
     assert.deepEqual((await rows(db)).map((row) => row.clerk_id), [kept.id, late.id].sort());
-    const tombstones = await db.sql`select clerk_id, svix_id from clerk_sync.deleted_users`;
+    const tombstones = await db.sql`select clerk_id, svix_id from clerk_sync.tombstones`;
     assert.deepEqual([...tombstones], [{ clerk_id: gone.id, svix_id: `reconcile:${gone.id}` }]);
     const confirmations = clerk.requests.filter(({ path }) => !path.includes("?"));
     assert.deepEqual(

@@ -1,6 +1,7 @@
 /** parseClerkEvent(): what a verified body becomes, and what it refuses. */
 import assert from "node:assert/strict";
-import { InvalidEventError, parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
+import { parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
+import { InvalidEventError } from "../functions/clerk-webhook/schema.ts";
 import { deletedEvent, SAMPLE_TEXT, userEvent } from "../dev/clerk_events.ts";
 
 const NOW = Date.UTC(2026, 10, 27);
@@ -9,15 +10,26 @@ const parse = (payload: unknown) => parseClerkEvent(JSON.stringify(payload), NOW
 Deno.test("parseClerkEvent() reads Clerk's sample user.created", () => {
   assert.deepEqual(parseClerkEvent(SAMPLE_TEXT, NOW), {
     type: "user.created",
-    clerkId: "user_29w83sxmDNGwOuEthce5gg56FcC",
+    objectId: "user_29w83sxmDNGwOuEthce5gg56FcC",
     occurredAt: new Date(1654012591835),
-    user: {
+    state: {
       email: "example@example.org",
-      firstName: "Example",
-      lastName: "Example",
-      imageUrl: "https://img.clerk.com/xxxxxx",
-      createdAt: new Date(1654012591514),
-      updatedAt: new Date(1654012591835),
+      email_verified: true,
+      phone_number: null,
+      username: null,
+      first_name: "Example",
+      last_name: "Example",
+      image_url: "https://img.clerk.com/xxxxxx",
+      external_id: "567772",
+      public_metadata: {},
+      unsafe_metadata: {},
+      private_metadata: {},
+      banned: false,
+      locked: false,
+      last_sign_in_at: "2022-05-31T15:56:31.514Z",
+      clerk_created_at: "2022-05-31T15:56:31.514Z",
+      clerk_updated_at: "2022-05-31T15:56:31.835Z",
+      sync_format: 2,
     },
   });
 });
@@ -29,12 +41,12 @@ Deno.test("parseClerkEvent() takes the primary email by id, not the first in the
     otherEmails: ["first@example.com", "second@example.com"],
     updatedAt: NOW - 1,
   }));
-  assert.equal("user" in event && event.user.email, "primary@example.com");
+  assert.equal(event.state?.email, "primary@example.com");
 });
 
 Deno.test("parseClerkEvent() gives a null email to a user with no primary address", () => {
   const none = parse(userEvent("user.created", { id: "user_1", email: null, updatedAt: NOW - 1 }));
-  assert.equal("user" in none && none.user.email, null);
+  assert.equal(none.state?.email, null);
   const unmatched = userEvent("user.created", {
     id: "user_1",
     email: null,
@@ -45,7 +57,7 @@ Deno.test("parseClerkEvent() gives a null email to a user with no primary addres
     ...unmatched,
     data: { ...(unmatched.data as object), primary_email_address_id: "idn_gone" },
   });
-  assert.equal("user" in event && event.user.email, null);
+  assert.equal(event.state?.email, null);
 });
 
 Deno.test("parseClerkEvent() normalizes times given in seconds to milliseconds", () => {
@@ -56,16 +68,18 @@ Deno.test("parseClerkEvent() normalizes times given in seconds to milliseconds",
 Deno.test("parseClerkEvent() reads user.deleted, which has no updated_at", () => {
   assert.deepEqual(parse(deletedEvent("user_1", NOW)), {
     type: "user.deleted",
-    clerkId: "user_1",
+    objectId: "user_1",
     occurredAt: new Date(NOW),
+    state: null,
   });
 });
 
 Deno.test("parseClerkEvent() passes other event types through with no user id", () => {
   assert.deepEqual(parse({ type: "email.created", timestamp: NOW, data: {} }), {
     type: "email.created",
-    clerkId: null,
+    objectId: null,
     occurredAt: new Date(NOW),
+    state: null,
   });
 });
 
@@ -81,7 +95,7 @@ Deno.test("parseClerkEvent() tolerates extra, legacy and null fields", () => {
     something_new: { nested: [1, 2] },
     first_name: undefined,
   };
-  assert.equal(parse({ ...event, data, extra: true }).clerkId, "user_1");
+  assert.equal(parse({ ...event, data, extra: true }).objectId, "user_1");
 });
 
 Deno.test("parseClerkEvent() refuses what it cannot store, naming the field", () => {
@@ -112,6 +126,27 @@ Deno.test("parseClerkEvent() refuses what it cannot store, naming the field", ()
       },
     }, /email_address/],
     ["id not a string", { ...good, data: { ...data, id: 42 } }, /data.id/],
+    ["public_metadata an array", {
+      ...good,
+      data: { ...data, public_metadata: ["admin"] },
+    }, /data.public_metadata/],
+    ["public_metadata a string", {
+      ...good,
+      data: { ...data, public_metadata: "admin" },
+    }, /data.public_metadata/],
+    ["NUL inside metadata", {
+      ...good,
+      data: { ...data, unsafe_metadata: { note: { deep: ["a\u0000"] } } },
+    }, /data.unsafe_metadata/],
+    ["lone surrogate in a metadata key", {
+      ...good,
+      data: { ...data, private_metadata: { "\ud800": 1 } },
+    }, /data.private_metadata/],
+    ["phone_numbers not an array", {
+      ...good,
+      data: { ...data, phone_numbers: { id: "idn_phone" } },
+    }, /data.phone_numbers/],
+    ["banned not a boolean", { ...good, data: { ...data, banned: "yes" } }, /data.banned/],
   ];
   for (const [name, payload, message] of cases) {
     assert.throws(
@@ -121,4 +156,107 @@ Deno.test("parseClerkEvent() refuses what it cannot store, naming the field", ()
     );
   }
   assert.throws(() => parseClerkEvent("{", NOW), /Body is not JSON/);
+});
+
+Deno.test("parseClerkEvent() reads the fields apps build on: username, primary phone by id, verification, metadata, ban state", () => {
+  const base = userEvent("user.updated", {
+    id: "user_1",
+    email: "a@example.com",
+    updatedAt: NOW - 1,
+  });
+  const event = parse({
+    ...base,
+    data: {
+      ...(base.data as object),
+      username: "ada",
+      phone_numbers: [
+        { id: "idn_other", phone_number: "+15550000001" },
+        { id: "idn_main", phone_number: "+15550000002" },
+      ],
+      primary_phone_number_id: "idn_main",
+      external_id: "ext-1",
+      public_metadata: { role: "admin" },
+      private_metadata: { stripe: "cus_1" },
+      unsafe_metadata: null,
+      banned: true,
+      locked: null,
+      last_sign_in_at: NOW - 1000,
+    },
+  });
+  assert.deepEqual(
+    {
+      username: event.state?.username,
+      phone_number: event.state?.phone_number,
+      email_verified: event.state?.email_verified,
+      external_id: event.state?.external_id,
+      public_metadata: event.state?.public_metadata,
+      private_metadata: event.state?.private_metadata,
+      unsafe_metadata: event.state?.unsafe_metadata,
+      banned: event.state?.banned,
+      locked: event.state?.locked,
+      last_sign_in_at: event.state?.last_sign_in_at,
+    },
+    {
+      username: "ada",
+      phone_number: "+15550000002",
+      email_verified: true,
+      external_id: "ext-1",
+      public_metadata: { role: "admin" },
+      private_metadata: { stripe: "cus_1" },
+      unsafe_metadata: {},
+      banned: true,
+      locked: false,
+      last_sign_in_at: new Date(NOW - 1000).toISOString(),
+    },
+  );
+});
+
+Deno.test("parseClerkEvent() leaves private_metadata out of the state when Clerk leaves it out, so the stored one stays", () => {
+  const base = userEvent("user.updated", { id: "user_1", email: null, updatedAt: NOW - 1 });
+  const { private_metadata: _, ...data } = base.data as Record<string, unknown>;
+  const event = parse({ ...base, data });
+  assert.equal(event.state !== null && "private_metadata" in event.state, false);
+});
+
+Deno.test("parseClerkEvent() accepts an unverified primary address as unverified", () => {
+  const base = userEvent("user.created", {
+    id: "user_1",
+    email: "a@example.com",
+    updatedAt: NOW - 1,
+  });
+  const data = base.data as { email_addresses: Record<string, unknown>[] };
+  const addresses = data.email_addresses.map((address) => ({
+    ...address,
+    verification: { status: "unverified", strategy: "email_code" },
+  }));
+  const event = parse({ ...base, data: { ...data, email_addresses: addresses } });
+  assert.equal(event.state?.email_verified, false);
+});
+
+Deno.test("parseClerkEvent() reads every one of Clerk's published webhook examples", async () => {
+  const directory = new URL("../fixtures/clerk/openapi-examples/", import.meta.url);
+  const parsed: Record<string, string | null> = {};
+  for await (const entry of Deno.readDir(directory)) {
+    if (!entry.name.endsWith(".json")) continue;
+    const event = parseClerkEvent(await Deno.readTextFile(new URL(entry.name, directory)), NOW);
+    parsed[event.type] = event.objectId;
+  }
+  // The user events are synced; the others are acknowledged with no object.
+  assert.deepEqual(parsed, {
+    "organization.created": null,
+    "organization.deleted": null,
+    "organization.updated": null,
+    "organizationInvitation.accepted": null,
+    "organizationInvitation.created": null,
+    "organizationInvitation.revoked": null,
+    "organizationMembership.created": null,
+    "organizationMembership.deleted": null,
+    "organizationMembership.updated": null,
+    "role.created": null,
+    "role.deleted": null,
+    "role.updated": null,
+    "user.created": "user_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "user.deleted": "user_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "user.updated": "user_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+  });
 });

@@ -204,7 +204,7 @@ async function problems(
 
 /** Empties the synced tables; used only once every history of a test has been checked. */
 async function truncate(): Promise<void> {
-  await db.sql`truncate public.users, clerk_sync.deliveries, clerk_sync.deleted_users`;
+  await db.sql`truncate public.users, clerk_sync.deliveries, clerk_sync.tombstones`;
 }
 
 /**

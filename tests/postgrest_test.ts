@@ -202,7 +202,10 @@ Deno.test("startPostgrestStandIn() maps SQLSTATEs to PostgREST's statuses", asyn
       p_clerk_updated_at: null,
     });
     assert.deepEqual([noDates.status, noDates.error?.code], [400, "22004"]);
-    assert.match(noDates.error?.message ?? "", /needs p_clerk_created_at and p_clerk_updated_at/);
+    assert.match(
+      noDates.error?.message ?? "",
+      /needs clerk_created_at and clerk_updated_at in p_state/,
+    );
 
     const badDate = await client.rpc("apply_clerk_user_event", {
       ...created("msg_1", "user_1"),

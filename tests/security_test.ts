@@ -109,7 +109,7 @@ async function snapshot(): Promise<unknown> {
   const [row] = await db.sql`
     select (select json_agg(u order by clerk_id) from public.users u) as users,
            (select json_agg(d order by svix_id) from clerk_sync.deliveries d) as deliveries,
-           (select json_agg(t order by clerk_id) from clerk_sync.deleted_users t) as tombstones`;
+           (select json_agg(t order by clerk_id) from clerk_sync.tombstones t) as tombstones`;
   return row;
 }
 
@@ -120,11 +120,11 @@ const STATEMENTS: Record<string, string> = {
     "insert into clerk_sync.deliveries (svix_id, event_type, event_at) values ('msg_forged', 'user.created', now())",
   "update clerk_sync.deliveries": "update clerk_sync.deliveries set outcome = 'stale'",
   "delete from clerk_sync.deliveries": "delete from clerk_sync.deliveries",
-  "read clerk_sync.deleted_users": "select count(*) from clerk_sync.deleted_users",
-  "insert into clerk_sync.deleted_users":
-    `insert into clerk_sync.deleted_users (clerk_id, deleted_at, svix_id) values ('${bob}', now(), 'msg_forged')`,
-  "update clerk_sync.deleted_users": "update clerk_sync.deleted_users set deleted_at = now()",
-  "delete from clerk_sync.deleted_users": "delete from clerk_sync.deleted_users",
+  "read clerk_sync.tombstones": "select count(*) from clerk_sync.tombstones",
+  "insert into clerk_sync.tombstones":
+    `insert into clerk_sync.tombstones (entity, clerk_id, deleted_at, svix_id) values ('user', '${bob}', now(), 'msg_forged')`,
+  "update clerk_sync.tombstones": "update clerk_sync.tombstones set deleted_at = now()",
+  "delete from clerk_sync.tombstones": "delete from clerk_sync.tombstones",
   "insert into public.users":
     "insert into public.users (clerk_id, clerk_created_at, clerk_updated_at, clerk_event_at, svix_id) values ('user_forged', now(), now(), now(), 'msg_forged')",
   "update another user's row": `update public.users set email = null where clerk_id = '${bob}'`,

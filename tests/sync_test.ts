@@ -151,7 +151,7 @@ async function runScenarios(db: ScratchDatabase, transport: Transport): Promise<
   }
   const rows = await db.sql`
     select clerk_id, email, first_name, last_name from public.users order by clerk_id`;
-  const tombstones = await db.sql`select clerk_id from clerk_sync.deleted_users order by clerk_id`;
+  const tombstones = await db.sql`select clerk_id from clerk_sync.tombstones order by clerk_id`;
   const ledger = await db.sql`
     select event_type, clerk_id, outcome from clerk_sync.deliveries order by clerk_id, event_type, outcome`;
   return {

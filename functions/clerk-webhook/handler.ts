@@ -3,8 +3,9 @@
  * become responses. Every request writes one JSON log line (ids, never emails or names).
  */
 import { MAX_BODY_BYTES, PayloadTooLargeError, readBody } from "./body.ts";
-import { InvalidEventError, parseClerkEvent } from "./clerk_event.ts";
+import { parseClerkEvent } from "./clerk_event.ts";
 import { ConfigError } from "./config.ts";
+import { InvalidEventError } from "./schema.ts";
 import { type Outcome, StoreUnavailableError, type SyncStore } from "./store.ts";
 import { WebhookVerificationError, type WebhookVerifier } from "./verify.ts";
 
@@ -60,7 +61,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       entry.svix_id = delivery.id;
       const event = parseClerkEvent(delivery.body, now());
       entry.type = event.type;
-      entry.clerk_id = event.clerkId;
+      entry.clerk_id = event.objectId;
       entry.outcome = await store.apply(delivery.id, event);
       response = Response.json({ outcome: entry.outcome });
     } catch (error) {

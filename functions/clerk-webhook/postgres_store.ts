@@ -1,9 +1,9 @@
-/** The direct transport: public.apply_clerk_user_event() over a PostgreSQL connection pool. */
+/** The direct transport: public.apply_clerk_event() over a PostgreSQL connection pool. */
 import postgres from "postgres";
 import {
   APPLY_TIMEOUT_MS,
   applyArguments,
-  isTransientSqlState,
+  storeError,
   StoreUnavailableError,
   type SyncStore,
   toOutcome,
@@ -37,19 +37,14 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
 
   return {
     async apply(svixId, event) {
-      const a = applyArguments(svixId, event, new Date(Date.now() + timeoutMs));
+      const a = applyArguments(svixId, event, timeoutMs);
       const query = sql`
-        select public.apply_clerk_user_event(
+        select public.apply_clerk_event(
           p_svix_id => ${a.p_svix_id}::text,
           p_event_type => ${a.p_event_type}::text,
           p_event_at => ${a.p_event_at}::timestamptz,
-          p_clerk_id => ${a.p_clerk_id}::text,
-          p_email => ${a.p_email}::text,
-          p_first_name => ${a.p_first_name}::text,
-          p_last_name => ${a.p_last_name}::text,
-          p_image_url => ${a.p_image_url}::text,
-          p_clerk_created_at => ${a.p_clerk_created_at}::timestamptz,
-          p_clerk_updated_at => ${a.p_clerk_updated_at}::timestamptz,
+          p_object_id => ${a.p_object_id}::text,
+          p_state => ${a.p_state === null ? null : sql.json(a.p_state as postgres.JSONValue)},
           p_deadline => ${a.p_deadline}::timestamptz
         ) as outcome`;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -75,20 +70,15 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
   };
 }
 
-/** PostgreSQL errors carry a five-character SQLSTATE; anything else failed on the way. */
+/** PostgreSQL errors carry a SQLSTATE; any other error (a socket's) failed on the way. */
 function classify(error: unknown): unknown {
   if (error instanceof StoreUnavailableError) return error;
-  const code = (error as { code?: unknown })?.code;
-  const isSqlState = error instanceof postgres.PostgresError && typeof code === "string";
-  if (!isSqlState || isTransientSqlState(code)) {
-    return new StoreUnavailableError(`PostgreSQL unavailable: ${describe(error)}`, {
-      cause: error,
-    });
-  }
-  return error;
-}
-
-function describe(error: unknown): string {
+  const isSqlState = error instanceof postgres.PostgresError;
   const { code, message } = error as { code?: unknown; message?: unknown };
-  return [code, message].filter((part) => typeof part === "string" && part !== "").join(" ");
+  const text = [code, message].filter((part) => typeof part === "string" && part !== "").join(" ");
+  return storeError({
+    code: isSqlState ? String(code) : undefined,
+    message: isSqlState ? text : `PostgreSQL unavailable: ${text}`,
+    cause: error,
+  });
 }

@@ -1,10 +1,9 @@
-/** The Supabase transport: public.apply_clerk_user_event() through the Data API (PostgREST). */
+/** The Supabase transport: public.apply_clerk_event() through the Data API (PostgREST). */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import {
   APPLY_TIMEOUT_MS,
   applyArguments,
-  isTransientSqlState,
-  StoreUnavailableError,
+  storeError,
   type SyncStore,
   toOutcome,
 } from "./store.ts";
@@ -37,20 +36,16 @@ export function createSupabaseStore(
   return {
     async apply(svixId, event) {
       const { data, error, status } = await client
-        .rpc(
-          "apply_clerk_user_event",
-          applyArguments(svixId, event, new Date(Date.now() + timeoutMs)),
-        )
+        .rpc("apply_clerk_event", applyArguments(svixId, event, timeoutMs))
         .abortSignal(AbortSignal.timeout(timeoutMs));
       if (error === null) return toOutcome(data);
       // PostgREST answers 500 to some passing conditions (40001, 57014, 55P03): the
-      // SQLSTATE in the body decides, the status only where there is none.
-      const code = error.code ?? "";
-      const message = `Supabase RPC failed with ${status}: ${code} ${error.message}`.trim();
-      if (TRANSIENT_STATUSES.has(status) || isTransientSqlState(code) || /^PGRST00/.test(code)) {
-        throw new StoreUnavailableError(message);
-      }
-      throw new Error(message);
+      // SQLSTATE in the body decides as well as the status.
+      throw storeError({
+        code: error.code,
+        message: `Supabase RPC failed with ${status}: ${error.code ?? ""} ${error.message}`,
+        transient: TRANSIENT_STATUSES.has(status),
+      });
     },
     close: () => Promise.resolve(),
   };

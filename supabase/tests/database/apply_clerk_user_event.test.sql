@@ -188,7 +188,7 @@ select is_empty(
 );
 
 select results_eq(
-  $$select clerk_id, deleted_at, svix_id from clerk_sync.deleted_users where clerk_id = 'user_a'$$,
+  $$select clerk_id, deleted_at, svix_id from clerk_sync.tombstones where clerk_id = 'user_a'$$,
   $$values ('user_a', '2026-01-01 12:00:00+00'::timestamptz, 'msg_a_deleted')$$,
   'user.deleted writes a tombstone with the envelope time and svix-id.'
 );
@@ -203,7 +203,7 @@ select is(
 );
 
 select results_eq(
-  $$select deleted_at, svix_id from clerk_sync.deleted_users where clerk_id = 'user_a'$$,
+  $$select deleted_at, svix_id from clerk_sync.tombstones where clerk_id = 'user_a'$$,
   $$values ('2026-01-01 12:00:00+00'::timestamptz, 'msg_a_deleted')$$,
   'A second user.deleted keeps the first tombstone.'
 );
@@ -234,7 +234,7 @@ select is(
 );
 
 select results_eq(
-  $$select clerk_id, deleted_at, svix_id from clerk_sync.deleted_users where clerk_id = 'user_ghost'$$,
+  $$select clerk_id, deleted_at, svix_id from clerk_sync.tombstones where clerk_id = 'user_ghost'$$,
   $$values ('user_ghost', '2026-01-01 13:00:00+00'::timestamptz, 'msg_ghost_deleted')$$,
   'A user.deleted for a user never stored writes a tombstone.'
 );
@@ -445,7 +445,7 @@ select throws_ok(
       p_svix_id => 'msg_bad_3', p_event_type => 'user.updated', p_event_at => '2026-01-01 17:00:00+00',
       p_clerk_created_at => now(), p_clerk_updated_at => now())$$,
   '22004',
-  'user.updated needs p_clerk_id',
+  'user.updated needs p_object_id',
   'A user.updated without p_clerk_id raises null_value_not_allowed.'
 );
 
@@ -453,7 +453,7 @@ select throws_ok(
   $$select public.apply_clerk_user_event(
       p_svix_id => 'msg_bad_4', p_event_type => 'user.deleted', p_event_at => '2026-01-01 17:00:00+00')$$,
   '22004',
-  'user.deleted needs p_clerk_id',
+  'user.deleted needs p_object_id',
   'A user.deleted without p_clerk_id raises null_value_not_allowed.'
 );
 
@@ -462,7 +462,7 @@ select throws_ok(
       p_svix_id => 'msg_bad_5', p_event_type => 'user.created', p_event_at => '2026-01-01 17:00:00+00',
       p_clerk_id => 'user_i', p_clerk_created_at => '2026-01-01 17:00:00+00')$$,
   '22004',
-  'user.created needs p_clerk_created_at and p_clerk_updated_at',
+  'user.created needs clerk_created_at and clerk_updated_at in p_state',
   'A user.created without p_clerk_updated_at raises null_value_not_allowed.'
 );
 
@@ -471,7 +471,7 @@ select throws_ok(
       p_svix_id => 'msg_bad_6', p_event_type => 'user.updated', p_event_at => '2026-01-01 17:00:00+00',
       p_clerk_id => 'user_b', p_clerk_updated_at => '2026-01-01 17:00:00+00')$$,
   '22004',
-  'user.updated needs p_clerk_created_at and p_clerk_updated_at',
+  'user.updated needs clerk_created_at and clerk_updated_at in p_state',
   'A user.updated without p_clerk_created_at raises null_value_not_allowed.'
 );
 
@@ -537,7 +537,7 @@ select is(
 );
 
 select results_eq(
-  $$select clerk_id, svix_id from clerk_sync.deleted_users order by clerk_id$$,
+  $$select clerk_id, svix_id from clerk_sync.tombstones order by clerk_id$$,
   $$values ('user_a', 'msg_a_deleted'), ('user_ghost', 'msg_ghost_deleted')$$,
   'Pruning keeps the tombstones, even those whose user.deleted entry was pruned.'
 );

@@ -46,8 +46,8 @@ select ok(
   'RLS is enabled on clerk_sync.deliveries.'
 );
 select ok(
-  (select relrowsecurity from pg_catalog.pg_class where oid = 'clerk_sync.deleted_users'::regclass),
-  'RLS is enabled on clerk_sync.deleted_users.'
+  (select relrowsecurity from pg_catalog.pg_class where oid = 'clerk_sync.tombstones'::regclass),
+  'RLS is enabled on clerk_sync.tombstones.'
 );
 
 select policies_are(
@@ -180,9 +180,9 @@ select throws_ok(
   'anon cannot select clerk_sync.deliveries.'
 );
 select throws_ok(
-  $$select * from clerk_sync.deleted_users$$,
+  $$select * from clerk_sync.tombstones$$,
   '42501', null,
-  'anon cannot select clerk_sync.deleted_users.'
+  'anon cannot select clerk_sync.tombstones.'
 );
 
 reset role;
@@ -241,14 +241,14 @@ select throws_ok(
   'authenticated cannot insert into clerk_sync.deliveries (a forged svix-id would block a real delivery).'
 );
 select throws_ok(
-  $$select * from clerk_sync.deleted_users$$,
+  $$select * from clerk_sync.tombstones$$,
   '42501', null,
-  'authenticated cannot select clerk_sync.deleted_users.'
+  'authenticated cannot select clerk_sync.tombstones.'
 );
 select throws_ok(
-  $$insert into clerk_sync.deleted_users (clerk_id, deleted_at, svix_id) values ('user_y', now(), 'msg_auth')$$,
+  $$insert into clerk_sync.tombstones (entity, clerk_id, deleted_at, svix_id) values ('user', 'user_y', now(), 'msg_auth')$$,
   '42501', null,
-  'authenticated cannot insert into clerk_sync.deleted_users (a forged tombstone would freeze a user).'
+  'authenticated cannot insert into clerk_sync.tombstones (a forged tombstone would freeze a user).'
 );
 select throws_ok(
   $$select clerk_sync.prune_deliveries('0 seconds')$$,
@@ -327,12 +327,12 @@ select throws_ok(
   'service_role cannot insert into clerk_sync.deliveries.'
 );
 select throws_ok(
-  $$select * from clerk_sync.deleted_users$$,
+  $$select * from clerk_sync.tombstones$$,
   '42501', null,
-  'service_role cannot select clerk_sync.deleted_users.'
+  'service_role cannot select clerk_sync.tombstones.'
 );
 select throws_ok(
-  $$delete from clerk_sync.deleted_users$$,
+  $$delete from clerk_sync.tombstones$$,
   '42501', null,
   'service_role cannot delete tombstones.'
 );
@@ -358,7 +358,7 @@ select results_eq(
   'After every attempt, the ledger holds the seeded deliveries and the service_role call only.'
 );
 select results_eq(
-  $$select clerk_id from clerk_sync.deleted_users$$,
+  $$select clerk_id from clerk_sync.tombstones$$,
   $$values ('user_z')$$,
   'After every attempt, the tombstones are the seeded one only.'
 );
