@@ -36,6 +36,14 @@ export interface UserState {
   updatedAt: number;
   /** Other addresses the user has, listed before the primary one. */
   otherEmails?: string[];
+  username?: string | null;
+  /** The primary phone number; other numbers are listed before it. */
+  phone?: string | null;
+  otherPhones?: string[];
+  publicMetadata?: Record<string, unknown>;
+  privateMetadata?: Record<string, unknown>;
+  unsafeMetadata?: Record<string, unknown>;
+  banned?: boolean;
 }
 
 /** A `user.created` or `user.updated` event carrying `state`, stamped `timestamp` (ms). */
@@ -48,6 +56,10 @@ export function userEvent(
     emailAddress(`idn_other${index}`, address)
   );
   const primary = state.email === null ? [] : [emailAddress("idn_primary", state.email)];
+  const phones = (state.otherPhones ?? []).map((number, index) =>
+    phoneNumber(`idn_phone_other${index}`, number)
+  );
+  if (state.phone) phones.push(phoneNumber("idn_phone_primary", state.phone));
   return {
     ...SAMPLE,
     type,
@@ -60,6 +72,13 @@ export function userEvent(
       first_name: state.firstName ?? null,
       last_name: state.lastName ?? null,
       image_url: state.imageUrl ?? `https://img.clerk.com/${state.id}`,
+      username: state.username ?? null,
+      phone_numbers: phones,
+      primary_phone_number_id: state.phone ? "idn_phone_primary" : null,
+      public_metadata: state.publicMetadata ?? {},
+      private_metadata: state.privateMetadata ?? {},
+      unsafe_metadata: state.unsafeMetadata ?? {},
+      banned: state.banned ?? false,
       created_at: state.createdAt ?? state.updatedAt,
       updated_at: state.updatedAt,
     },
@@ -74,6 +93,15 @@ export function deletedEvent(id: string, timestamp: number): Record<string, unkn
     object: "event",
     timestamp,
     type: "user.deleted",
+  };
+}
+
+function phoneNumber(id: string, number: string) {
+  return {
+    id,
+    object: "phone_number",
+    phone_number: number,
+    verification: { status: "verified", strategy: "phone_code" },
   };
 }
 

@@ -109,11 +109,15 @@ async function snapshot(): Promise<unknown> {
   const [row] = await db.sql`
     select (select json_agg(u order by clerk_id) from public.users u) as users,
            (select json_agg(d order by svix_id) from clerk_sync.deliveries d) as deliveries,
-           (select json_agg(t order by clerk_id) from clerk_sync.tombstones t) as tombstones`;
+           (select json_agg(t order by clerk_id) from clerk_sync.tombstones t) as tombstones,
+           (select json_agg(p order by clerk_id) from public.users_private p) as private,
+           (select json_agg(m order by entity) from clerk_sync.delete_modes m) as modes`;
   return row;
 }
 
-/** Statements only the apply function (or the owner) may run. */
+const READ_PRIVATE = "read public.users_private";
+const READ_OWN_PRIVATE = "read one's own private metadata";
+/** Statements only the apply function (or the owner) may run, and service_role's read of private metadata. */
 const STATEMENTS: Record<string, string> = {
   "read clerk_sync.deliveries": "select count(*) from clerk_sync.deliveries",
   "insert into clerk_sync.deliveries":
@@ -132,16 +136,36 @@ const STATEMENTS: Record<string, string> = {
   "delete from public.users": "delete from public.users",
   "truncate public.users": "truncate public.users",
   "run clerk_sync.prune_deliveries()": "select clerk_sync.prune_deliveries(interval '0 seconds')",
+  "run clerk_sync.apply_user()":
+    `select clerk_sync.apply_user('msg_forged', 'user.deleted', now(), '${bob}', null)`,
+  "read clerk_sync.delete_modes": "select count(*) from clerk_sync.delete_modes",
+  "choose soft deletes": "update clerk_sync.delete_modes set mode = 'soft'",
+  [READ_PRIVATE]: "select count(*) from public.users_private",
+  [READ_OWN_PRIVATE]:
+    `select private_metadata from public.users_private where clerk_id = '${alice}'`,
+  "insert into public.users_private":
+    `insert into public.users_private (clerk_id, private_metadata) values ('${bob}', '{}')`,
+  "update public.users_private": "update public.users_private set private_metadata = '{}'",
+  "delete from public.users_private": "delete from public.users_private",
 };
-/** Deletes bob through the writer: only service_role may. */
-const APPLY = "run public.apply_clerk_user_event()";
-const APPLY_STATEMENT = `select public.apply_clerk_user_event(p_svix_id => 'msg_forged',
-  p_event_type => 'user.deleted', p_event_at => now(), p_clerk_id => '${bob}')`;
+/** Delete bob through the writers: only service_role may. */
+const WRITERS: Record<string, string> = {
+  "run public.apply_clerk_user_event()": `select public.apply_clerk_user_event(
+    p_svix_id => 'msg_forged', p_event_type => 'user.deleted', p_event_at => now(),
+    p_clerk_id => '${bob}')`,
+  "run public.apply_clerk_event()": `select public.apply_clerk_event('msg_forged',
+    'user.deleted', now(), '${bob}', null)`,
+};
 
-/** What `role` may do of `names`: none of STATEMENTS; only service_role may apply. */
+/**
+ * What `role` may do of `names`: none of STATEMENTS but reading private metadata, and
+ * the writers, which only service_role may run.
+ */
 function expected(role: Role, names: string[]): Record<string, "allowed" | "denied"> {
+  const serviceMay = (name: string) =>
+    name in WRITERS || name === READ_PRIVATE || name === READ_OWN_PRIVATE;
   return Object.fromEntries(
-    names.map((name) => [name, name === APPLY && role === "service_role" ? "allowed" : "denied"]),
+    names.map((name) => [name, role === "service_role" && serviceMay(name) ? "allowed" : "denied"]),
   );
 }
 
@@ -175,9 +199,7 @@ class RollbackSignal extends Error {}
 for (const role of ROLES) {
   Deno.test(`the Data API (PostgREST stand-in) lets ${role} do none of what only the writer may`, async () => {
     // service_role's apply would commit here; it is tried on a direct connection below.
-    const statements = role === "service_role"
-      ? STATEMENTS
-      : { ...STATEMENTS, [APPLY]: APPLY_STATEMENT };
+    const statements = role === "service_role" ? STATEMENTS : { ...STATEMENTS, ...WRITERS };
     const before = await snapshot();
     const actual: Record<string, string> = {};
     for (const [name, statement] of Object.entries(statements)) {
@@ -194,7 +216,7 @@ for (const role of ROLES) {
       role === "service_role" ? ", but apply" : ""
     }`,
     async () => {
-      const statements = { ...STATEMENTS, [APPLY]: APPLY_STATEMENT };
+      const statements = { ...STATEMENTS, ...WRITERS };
       const before = await snapshot();
       const actual: Record<string, string> = {};
       for (const [name, statement] of Object.entries(statements)) {
@@ -228,6 +250,41 @@ Deno.test("the Data API shows a Clerk-signed-in user exactly their own row, and 
   assert.deepEqual(other.data, []);
   const anon = await client("anon").from("users").select("clerk_id");
   assert.deepEqual([anon.status, anon.error?.code, anon.data], [401, "42501", null]);
+});
+
+Deno.test("private metadata: service_role reads it through the Data API; authenticated, even for its own row, and anon cannot", async () => {
+  const { data, error } = await service.rpc("apply_clerk_event", {
+    p_svix_id: newSvixId(),
+    p_event_type: "user.updated",
+    p_event_at: new Date(now.getTime() + 1).toISOString(),
+    p_object_id: alice,
+    p_state: {
+      email: `${alice}@example.com`,
+      private_metadata: { stripe_customer: "cus_alice" },
+      clerk_created_at: now.toISOString(),
+      clerk_updated_at: new Date(now.getTime() + 1).toISOString(),
+    },
+  });
+  assert.deepEqual([data, error], ["applied", null]);
+  const read = await service.from("users_private").select("clerk_id, private_metadata")
+    .eq("clerk_id", alice);
+  assert.deepEqual(read.data, [{
+    clerk_id: alice,
+    private_metadata: { stripe_customer: "cus_alice" },
+  }]);
+  for (const role of ["authenticated", "anon"] as const) {
+    const denied = await client(role).from("users_private").select("private_metadata");
+    assert.deepEqual(
+      [denied.error?.code, denied.data],
+      ["42501", null],
+      `${role} reads no private metadata`,
+    );
+  }
+  // The signed-in user's select * on public.users still works and holds no private column.
+  const own = await client("authenticated").from("users").select("*");
+  assert.equal(own.error, null);
+  assert.deepEqual(own.data?.map((row) => row.clerk_id), [alice]);
+  assert.ok(!Object.keys(own.data?.[0] ?? {}).some((column) => column.includes("private")));
 });
 
 Deno.test("set role authenticated with Clerk claims reads exactly its own row, and anon nothing", async () => {

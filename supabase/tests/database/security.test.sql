@@ -5,7 +5,7 @@
 -- is the only writer. Nobody but the owner touches clerk_sync.
 
 begin;
-select plan(62);
+select plan(73);
 
 -- Seed as the owner, through the writer.
 select is(
@@ -141,6 +141,60 @@ select is_empty(
     where c.relnamespace = 'clerk_sync'::regnamespace and a.grantee <> c.relowner$$,
   'No role but the owner has a privilege on a table of clerk_sync.'
 );
+
+-- ---------------------------------------------------------------- the sync core
+
+select is_definer(
+  'public', 'apply_clerk_event',
+  array['text', 'text', 'timestamp with time zone', 'text', 'jsonb', 'timestamp with time zone'],
+  'public.apply_clerk_event() is security definer.'
+);
+select is_empty(
+  $$select p.oid::regprocedure from pg_catalog.pg_proc p
+    where p.pronamespace in ('public'::regnamespace, 'clerk_sync'::regnamespace)
+      and not coalesce('search_path=""' = any(p.proconfig), false)$$,
+  'Every function of public and clerk_sync runs with an empty search_path.'
+);
+select function_privs_are(
+  'public', 'apply_clerk_event',
+  array['text', 'text', 'timestamp with time zone', 'text', 'jsonb', 'timestamp with time zone'],
+  'anon', array[]::text[],
+  'anon cannot execute public.apply_clerk_event().'
+);
+select function_privs_are(
+  'public', 'apply_clerk_event',
+  array['text', 'text', 'timestamp with time zone', 'text', 'jsonb', 'timestamp with time zone'],
+  'authenticated', array[]::text[],
+  'authenticated cannot execute public.apply_clerk_event().'
+);
+select is_empty(
+  $$select 1 from pg_catalog.pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+    where p.oid = 'public.apply_clerk_event(text, text, timestamptz, text, jsonb, timestamptz)'::regprocedure
+      and a.grantee not in (p.proowner, 'service_role'::regrole)$$,
+  'No role but the owner and service_role (PUBLIC included) may execute public.apply_clerk_event().'
+);
+select ok(
+  (select bool_and(relrowsecurity) from pg_catalog.pg_class
+    where oid in ('public.users_private'::regclass, 'clerk_sync.tombstones'::regclass,
+      'clerk_sync.delete_modes'::regclass)),
+  'RLS is enabled on public.users_private, clerk_sync.tombstones and clerk_sync.delete_modes.'
+);
+select matches(
+  (select qual from pg_catalog.pg_policies
+    where schemaname = 'public' and policyname = 'users read their own row'),
+  '^\(\(\( SELECT auth\.jwt\(\) AS jwt\) ->> ',
+  'The policy evaluates auth.jwt() once per statement, wrapped in select as Supabase''s linter (auth_rls_initplan) asks.'
+);
+select is_empty(
+  $$select 1 from pg_catalog.pg_policies where schemaname = 'public' and tablename = 'users_private'$$,
+  'public.users_private has no policy: RLS lets no anon or authenticated row through.'
+);
+select table_privs_are('public', 'users_private', 'anon', array[]::text[],
+  'anon has no privilege on public.users_private.');
+select table_privs_are('public', 'users_private', 'authenticated', array[]::text[],
+  'authenticated has no privilege on public.users_private, not even for its own row.');
+select table_privs_are('public', 'users_private', 'service_role', array['SELECT'],
+  'service_role may only select public.users_private.');
 
 -- ---------------------------------------------------------------- anon
 
