@@ -57,11 +57,20 @@ export async function run(
 }
 
 /**
- * Creates database `name` as a Supabase project has it before its migrations (roles,
- * auth.jwt(), default grants), then applies supabase/migrations with
- * `supabase db push`, as users deploy.
+ * Applies the migrations of the Supabase project in `workdir` (this one by default) to
+ * the database at `url` with `supabase db push`, as users deploy; returns its output.
  */
-export async function createMigratedDatabase(name: string): Promise<string> {
+export function pushMigrations(url: string, workdir?: string): Promise<string> {
+  const project = workdir === undefined ? [] : ["--workdir", workdir];
+  return run("supabase", ["db", "push", ...project, "--db-url", `${url}?sslmode=disable`, "--yes"]);
+}
+
+/**
+ * Creates database `name` as a Supabase project has it before its migrations (roles,
+ * auth.jwt(), default grants), then applies the migrations of `workdir` (this
+ * project's by default) with {@linkcode pushMigrations}.
+ */
+export async function createMigratedDatabase(name: string, workdir?: string): Promise<string> {
   // Supabase's databases sort text as en-US, not as C: so must the tests, or an
   // ordering that relies on the database's collation would pass here and differ there.
   await onServer((sql) =>
@@ -77,7 +86,7 @@ export async function createMigratedDatabase(name: string): Promise<string> {
     await sql.end();
   }
   await setSearchPath(name);
-  await run("supabase", ["db", "push", "--db-url", `${url}?sslmode=disable`, "--yes"]);
+  await pushMigrations(url, workdir);
   return url;
 }
 
