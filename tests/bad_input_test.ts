@@ -493,6 +493,19 @@ const CASES: Case[] = [
       created({ updated_at: Date.now() + 86_400_000 }),
     "a user.created whose first_name is an object": () =>
       created({ first_name: { first: FIRST_NAME } }),
+    "a user.created whose public_metadata is an array": () =>
+      created({ public_metadata: ["admin"] }),
+    "a user.created whose public_metadata is a string": () =>
+      created({ public_metadata: `role of ${FIRST_NAME}` }),
+    "a user.created whose private_metadata is a number": () => created({ private_metadata: 1 }),
+    "a user.created with a NUL inside unsafe_metadata": () =>
+      created({ unsafe_metadata: { note: [`${FIRST_NAME}\u0000`] } }),
+    "a user.created whose phone_numbers is not an array": () =>
+      created({ phone_numbers: { id: "idn_phone", phone_number: "+15550000001" } }),
+    "a user.created whose phone number is a number": () =>
+      created({ phone_numbers: [{ id: "idn_phone", phone_number: 15550000001 }] }),
+    "a user.created whose banned is a string": () => created({ banned: "no" }),
+    "a user.created whose username is a number": () => created({ username: 42 }),
     "an event without timestamp": () => ({ ...created(), timestamp: undefined }),
     "an event whose timestamp is a day ahead": () => ({
       ...created(),
@@ -616,10 +629,16 @@ async function sendRequest(request: Sent): Promise<{ status: number; text: strin
 async function counts(ids: string[]) {
   const [row] = await db.sql`
     select (select count(*)::int from public.users) as users,
+           (select count(*)::int from public.users_private) as private,
            (select count(*)::int from clerk_sync.deliveries) as deliveries,
            (select coalesce(array_agg(outcome), '{}') from clerk_sync.deliveries
             where svix_id = any(${ids})) as outcomes`;
-  return row as unknown as { users: number; deliveries: number; outcomes: string[] };
+  return row as unknown as {
+    users: number;
+    private: number;
+    deliveries: number;
+    outcomes: string[];
+  };
 }
 
 /** Whether `text` shows any of the personal data sent. */
@@ -648,6 +667,7 @@ for (const testCase of CASES) {
       assert.deepEqual(JSON.parse(text), { outcome: "applied" });
       assert.deepEqual(after, {
         users: before.users + 1,
+        private: before.private + 1,
         deliveries: before.deliveries + 1,
         outcomes: ["applied"],
       });
