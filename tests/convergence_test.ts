@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { userEvent, type UserState } from "../dev/clerk_events.ts";
 import {
   type ClerkHistory,
+  ERASED,
   generateHistory,
   type HistoryEvent,
   Random,
@@ -48,6 +49,19 @@ const TIE_AT = Date.UTC(2025, 5, 1);
 // Module-wide fixtures: the runner drops the database; the process ends with the pool.
 const db = await scratchDatabase();
 const secret = newSecret();
+// An app's table referencing the users table (no action on delete), with a row for every
+// held user (id ending in _held) as soon as its row exists.
+await db.sql.unsafe(`
+  create table public.app_posts (author uuid not null references public.users (id));
+  create function public.app_hold() returns trigger language plpgsql set search_path = '' as $$
+  begin
+    if new.clerk_id like '%\\_held' then
+      insert into public.app_posts (author) values (new.id);
+    end if;
+    return new;
+  end $$;
+  create trigger app_hold after insert on public.users
+  for each row execute function public.app_hold();`);
 
 /** The handler on two ports: `up` writes through `transport`, `down` to a closed port (503). */
 interface Endpoints extends AsyncDisposable {
@@ -156,7 +170,9 @@ async function send(
 
 function readUsers(prefix: string): Promise<SyncedUser[]> {
   return db.sql<SyncedUser[]>`
-    select clerk_id, email, first_name, last_name, image_url, clerk_created_at, clerk_updated_at
+    select clerk_id, email, first_name, last_name, image_url, username, phone_number,
+      public_metadata, banned, deleted_at is not null as deleted, clerk_created_at,
+      clerk_updated_at
     from public.users
     where starts_with(clerk_id, ${prefix})
     order by clerk_id collate "C"`.then((rows) => [...rows]);
@@ -191,6 +207,7 @@ async function problems(
     new Map(rows.map((row) => [row.clerk_id, JSON.stringify(row)]));
   const [want, got] = [byId(expected), byId(actual)];
   for (const id of new Set([...want.keys(), ...got.keys()])) {
+    if (erasedOrAbsent(expected.find((row) => row.clerk_id === id), actual, id)) continue;
     if (want.get(id) !== got.get(id)) {
       found.push(
         `${id}:\n      expected ${want.get(id) ?? "no row"}\n      actual   ${
@@ -202,9 +219,28 @@ async function problems(
   return found;
 }
 
+/**
+ * A user deleted in Clerk whose row an app's foreign key held: whether the row is gone
+ * (its delete came before any create) or kept with every personal field erased. Which
+ * version and ban state the kept row shows depends on the delivery order.
+ */
+function erasedOrAbsent(
+  expected: SyncedUser | undefined,
+  actual: readonly SyncedUser[],
+  id: string,
+): boolean {
+  if (!expected?.deleted) return false;
+  const row = actual.find((row) => row.clerk_id === id);
+  if (row === undefined) return true;
+  const personal = Object.keys(ERASED) as (keyof typeof ERASED)[];
+  return JSON.stringify(personal.map((key) => row[key])) ===
+    JSON.stringify(personal.map((key) => ERASED[key]));
+}
+
 /** Empties the synced tables; used only once every history of a test has been checked. */
 async function truncate(): Promise<void> {
-  await db.sql`truncate public.users, clerk_sync.deliveries, clerk_sync.tombstones`;
+  await db.sql`truncate public.users, public.users_private, public.app_posts,
+    clerk_sync.deliveries, clerk_sync.tombstones`;
 }
 
 /**
@@ -307,6 +343,8 @@ for (const transport of TRANSPORTS) {
         duplicates: 0,
         concurrentDuplicates: 0,
         failed: 0,
+        /** Rows of deleted users that an app's foreign key kept, erased. */
+        kept: 0,
         outcomes: {} as Record<string, number>,
       };
       const failures: { history: ClerkHistory; attempts: Attempt[]; found: string[] }[] = [];
@@ -317,6 +355,9 @@ for (const transport of TRANSPORTS) {
         const answers = await send(endpoints, history, attempts);
         const found = await problems(history, answers, history.finalUsers);
         if (found.length > 0) failures.push({ history, attempts, found });
+        const [kept] = await db.sql`select count(*)::int as count from public.users
+          where starts_with(clerk_id, ${history.clerkIdPrefix}) and deleted_at is not null`;
+        figures.kept += kept?.count ?? 0;
 
         figures.events += history.events.length;
         figures.deliveries += attempts.length;
@@ -338,7 +379,8 @@ for (const transport of TRANSPORTS) {
         }), ` +
           `${figures.events} events, ${figures.deliveries} deliveries: ` +
           `${figures.duplicates} duplicates (${figures.concurrentDuplicates} concurrent), ` +
-          `${figures.failed} failed with 503 and retried later; answers ${
+          `${figures.failed} failed with 503 and retried later; ` +
+          `${figures.kept} deleted users' rows kept erased for an app's reference; answers ${
             JSON.stringify(figures.outcomes)
           }; ${failures.length} failed histories; ${seconds.toFixed(1)} s ` +
           `(${Math.round(figures.deliveries / seconds)} deliveries/s)`,
@@ -352,6 +394,7 @@ for (const transport of TRANSPORTS) {
       const others = failures.slice(SHRUNK_FAILURES).map((failure) => failure.history.seed);
       if (others.length > 0) reports.push(`Other failing seeds: ${others.join(", ")}`);
       assert.equal(failures.length, 0, reports.join("\n\n"));
+      if (seeds.length >= 10) assert.ok(figures.kept > 0, "some deletes were held by the app");
     },
   });
 }
@@ -436,6 +479,10 @@ Deno.test("generateHistory() is reproducible and covers every kind of change the
       if (event.change.startsWith("swap")) see("swap step");
       if (event.change === "primary switched to another address") see(event.change);
       if (event.state !== null && event.state.first_name === null) see("null first name");
+      for (const kind of ["username cleared", "phone switched", "public metadata changed"]) {
+        if (event.change === kind) see(kind);
+      }
+      if (event.type === "user.deleted" && event.held) see("held user deleted");
       const email = event.state?.email;
       if (email && heldBy.has(email) && heldBy.get(email) !== event.clerkId) {
         see(deleted.has(heldBy.get(email)!) ? "address of a deleted user taken" : "address moved");
@@ -453,6 +500,10 @@ Deno.test("generateHistory() is reproducible and covers every kind of change the
     "null first name",
     "address moved",
     "address of a deleted user taken",
+    "username cleared",
+    "phone switched",
+    "public metadata changed",
+    "held user deleted",
   ];
   assert.deepEqual(kinds.filter((kind) => !seen[kind]), [], JSON.stringify(seen));
 });

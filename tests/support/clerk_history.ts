@@ -1,7 +1,9 @@
 /**
  * Seeded Clerk histories for convergence tests: a small model of a Clerk instance
- * (users, their email addresses, names and image) mutated at random, recording the
- * webhook event Clerk emits for each mutation and Clerk's state at the end.
+ * (users, their email addresses, names, image, username, phones, public metadata and
+ * ban state) mutated at random, recording the webhook event Clerk emits for each
+ * mutation and Clerk's state at the end. Some users are held by an app's foreign key
+ * (their ids end in `_held`): once deleted, their row may stay, erased.
  *
  * The model keeps Clerk's rule that an address belongs to at most one user at any
  * instant, so moves and swaps of addresses take several steps, as they do in Clerk.
@@ -67,6 +69,8 @@ export interface HistoryEvent {
   change: string;
   /** The user's synced columns after the event; null once deleted. */
   state: SyncedUser | null;
+  /** An app's row references the user's row (its id ends in `_held`). */
+  held: boolean;
   /** Every address the user holds after the event, primary or not. */
   addresses: readonly string[];
 }
@@ -77,10 +81,28 @@ export interface SyncedUser {
   email: string | null;
   first_name: string | null;
   last_name: string | null;
-  image_url: string;
+  image_url: string | null;
+  username: string | null;
+  phone_number: string | null;
+  public_metadata: Record<string, unknown>;
+  banned: boolean;
+  /** Deleted in Clerk, the row kept for an app's reference, erased. */
+  deleted: boolean;
   clerk_created_at: Date;
   clerk_updated_at: Date;
 }
+
+/** The columns an erased row keeps from the person: none. */
+export const ERASED = {
+  email: null,
+  first_name: null,
+  last_name: null,
+  image_url: null,
+  username: null,
+  phone_number: null,
+  public_metadata: {},
+  deleted: true,
+} as const;
 
 /** A generated history: its events in Clerk's order, and Clerk's state after the last. */
 export interface ClerkHistory {
@@ -102,6 +124,12 @@ interface ModelUser {
   firstName: string | null;
   lastName: string | null;
   imageUrl: string;
+  username: string | null;
+  /** The user's phone numbers; `phone` is one of them or null. */
+  phones: string[];
+  phone: string | null;
+  publicMetadata: Record<string, unknown>;
+  banned: boolean;
   createdAt: number;
   updatedAt: number;
   alive: boolean;
@@ -139,6 +167,9 @@ export function generateHistory(seed: number): ClerkHistory {
   // A realistic mix: most events seconds apart, some a few milliseconds apart.
   const tick = () => clock += 3 + random.int(random.chance(0.3) ? 20 : 5000);
 
+  let phoneCount = 0;
+  const newPhone = () => `+1555${String(seed % 1000).padStart(3, "0")}${phoneCount++}`;
+
   function takeAddress(): string {
     if (freed.length > 0 && random.chance(0.6)) {
       return freed.splice(random.int(freed.length), 1)[0]!;
@@ -163,6 +194,11 @@ export function generateHistory(seed: number): ClerkHistory {
       firstName: user.firstName,
       lastName: user.lastName,
       imageUrl: user.imageUrl,
+      username: user.username,
+      phone: user.phone,
+      otherPhones: user.phones.filter((phone) => phone !== user.phone),
+      publicMetadata: user.publicMetadata,
+      banned: user.banned,
       createdAt: user.createdAt,
       updatedAt: user.updatedAt,
     }, user.updatedAt + random.int(3));
@@ -191,10 +227,16 @@ export function generateHistory(seed: number): ClerkHistory {
           first_name: user.firstName,
           last_name: user.lastName,
           image_url: user.imageUrl,
+          username: user.username,
+          phone_number: user.phone,
+          public_metadata: user.publicMetadata,
+          banned: user.banned,
+          deleted: false,
           clerk_created_at: new Date(user.createdAt),
           clerk_updated_at: new Date(user.updatedAt),
         }
         : null,
+      held: user.id.endsWith("_held"),
       addresses: [...user.addresses],
     });
   }
@@ -205,14 +247,20 @@ export function generateHistory(seed: number): ClerkHistory {
       { length: random.chance(0.15) ? 0 : 1 + random.int(2) },
       takeAddress,
     );
+    const phones = random.chance(0.5) ? [newPhone()] : [];
     const user: ModelUser = {
       label,
-      id: `${clerkIdPrefix}${label}`,
+      id: `${clerkIdPrefix}${label}${random.chance(0.3) ? "_held" : ""}`,
       addresses,
       primary: addresses.length === 0 ? null : random.pick(addresses),
       firstName: name(FIRST_NAMES),
       lastName: name(LAST_NAMES),
       imageUrl: `https://img.clerk.com/${tag}/${label}/0`,
+      username: random.chance(0.5) ? null : `${label}_${tag}`,
+      phones,
+      phone: phones[0] ?? null,
+      publicMetadata: {},
+      banned: false,
       createdAt: 0,
       updatedAt: 0,
       alive: true,
@@ -259,6 +307,38 @@ export function generateHistory(seed: number): ClerkHistory {
       emit("user.updated", user, wasPrimary ? "primary address removed" : "address removed");
     }],
     [2, () => live().filter((user) => user.primary !== null).length >= 2, swapPrimaries],
+    [2, () => live().length > 0, () => {
+      const user = random.pick(live());
+      user.username = user.username === null || random.chance(0.5)
+        ? `${user.label}_${random.int(100)}_${tag}`
+        : null;
+      emit("user.updated", user, user.username === null ? "username cleared" : "username set");
+    }],
+    [2, () => live().length > 0, () => {
+      const user = random.pick(live());
+      if (user.phone !== null && random.chance(0.3)) {
+        user.phones = user.phones.filter((phone) => phone !== user.phone);
+        user.phone = null;
+        emit("user.updated", user, "phone removed");
+      } else {
+        const phone = newPhone();
+        user.phones.push(phone);
+        user.phone = phone;
+        emit("user.updated", user, "phone switched");
+      }
+    }],
+    [2, () => live().length > 0, () => {
+      const user = random.pick(live());
+      user.publicMetadata = random.chance(0.3)
+        ? {}
+        : { role: random.pick(["admin", "member", "owner"]), seats: random.int(50) };
+      emit("user.updated", user, "public metadata changed");
+    }],
+    [1, () => live().length > 0, () => {
+      const user = random.pick(live());
+      user.banned = !user.banned;
+      emit("user.updated", user, user.banned ? "banned" : "unbanned");
+    }],
     [2, () => live().length > 1, () => {
       const user = random.pick(live());
       user.alive = false;
@@ -306,8 +386,8 @@ export function generateHistory(seed: number): ClerkHistory {
 
 /**
  * Clerk's state after `events` (a history, or part of one, in Clerk's order): each
- * user as its last event left it, deleted users left out, ordered by `clerk_id` in
- * byte order. Throws a `RangeError` if two users would hold one address at the same
+ * user as its last event left it, deleted users left out but for held ones, which an
+ * app's row may keep erased, ordered by `clerk_id` in byte order. Throws a `RangeError` if two users would hold one address at the same
  * time, which Clerk forbids: leaving events out of a history can lead there.
  */
 export function stateAfter(events: readonly HistoryEvent[]): SyncedUser[] {
@@ -324,8 +404,10 @@ export function stateAfter(events: readonly HistoryEvent[]): SyncedUser[] {
       holders.set(address, event.user);
     }
     held.set(event.clerkId, event.addresses.map((address) => address.toLowerCase()));
-    if (event.state === null) users.delete(event.clerkId);
-    else users.set(event.clerkId, event.state);
+    const last = users.get(event.clerkId);
+    if (event.state !== null) users.set(event.clerkId, event.state);
+    else if (event.held && last !== undefined) users.set(event.clerkId, { ...last, ...ERASED });
+    else users.delete(event.clerkId);
   }
   return [...users.values()].sort((a, b) =>
     a.clerk_id < b.clerk_id ? -1 : a.clerk_id > b.clerk_id ? 1 : 0
