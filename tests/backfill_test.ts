@@ -242,6 +242,37 @@ Deno.test("backfill --reconcile deletes a row whose user is gone, not one create
   }
 });
 
+Deno.test("backfill --reconcile erases a gone user's row that an app's foreign key holds, as a user.deleted does", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  const store = createPostgresStore(db.url);
+  try {
+    const kept = { id: newClerkId(), email: null, createdAt: at(0), updatedAt: at(1) };
+    const gone = {
+      id: newClerkId(),
+      email: "gone@example.com",
+      firstName: "Gone",
+      createdAt: at(0),
+      updatedAt: at(2),
+    };
+    clerk.put(kept);
+    for (const user of [kept, gone]) assert.equal(await webhook(store, user), "applied");
+    await db.sql`create table public.orders (buyer uuid references public.users (id))`;
+    await db.sql`insert into public.orders select id from public.users where clerk_id = ${gone.id}`;
+
+    const result = await runCli(["--reconcile"], cliEnv(clerk, db));
+
+    assert.equal(result.code, 0, result.stderr);
+    const [row] = await db.sql`
+      select email, first_name, deleted_at is not null as deleted
+      from public.users where clerk_id = ${gone.id}`;
+    assert.deepEqual({ ...row }, { email: null, first_name: null, deleted: true });
+    assert.match(result.stderr, /, 1 deleted\n/);
+  } finally {
+    await store.close();
+  }
+});
+
 Deno.test("backfill --reconcile refuses to delete most rows, as when the key is another instance's", async () => {
   await using db = await scratchDatabase();
   await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
