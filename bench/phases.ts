@@ -81,7 +81,7 @@ export async function runPhases<Name extends string>(
   settings: Settings,
   progress: (message: string) => void,
 ): Promise<Record<Name, PhaseResults>> {
-  await sql`truncate public.users, clerk_sync.deliveries, clerk_sync.deleted_users`;
+  await sql`truncate public.users, public.users_private, clerk_sync.deliveries, clerk_sync.tombstones`;
   const results = new Map(contenders.map((contender) => [contender, {
     rates: [] as RateResult[],
     concurrencies: [] as ConcurrencyPhase[],
