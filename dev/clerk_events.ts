@@ -1,9 +1,15 @@
 /**
- * Clerk-shaped events, built on Clerk's own sample `user.created` payload
- * (fixtures/clerk/user.created.docs-sample.json, verbatim from Clerk's docs), so every event carries
- * the fields Clerk sends. Used by `npm run send` and by the tests.
+ * Clerk-shaped events, built on Clerk's own samples (fixtures/clerk: the docs'
+ * `user.created`, the published organization and membership examples), so every event
+ * carries the fields Clerk sends. Used by `npm run send` and by the tests.
  */
 import SAMPLE from "../fixtures/clerk/user.created.docs-sample.json" with { type: "json" };
+import ORGANIZATION_SAMPLE from "../fixtures/clerk/openapi-examples/organization.created.json" with {
+  type: "json",
+};
+import MEMBERSHIP_SAMPLE from "../fixtures/clerk/openapi-examples/organizationMembership.created.json" with {
+  type: "json",
+};
 
 /** Clerk's sample event, byte for byte as Clerk's docs publish it. */
 export const SAMPLE_TEXT = await Deno.readTextFile(
@@ -112,5 +118,93 @@ function emailAddress(id: string, address: string) {
     linked_to: [],
     object: "email_address",
     verification: { status: "verified", strategy: "email_code" },
+  };
+}
+
+/** An organization at one moment in Clerk. */
+export interface OrganizationState {
+  id: string;
+  name?: string;
+  slug?: string | null;
+  publicMetadata?: Record<string, unknown>;
+  /** Clerk's created_at, epoch ms. */
+  createdAt?: number;
+  /** Clerk's updated_at, epoch ms. */
+  updatedAt: number;
+}
+
+/** An `organization.created` or `.updated` carrying `state`, stamped `timestamp` (ms). */
+export function organizationEvent(
+  type: "organization.created" | "organization.updated",
+  state: OrganizationState,
+  timestamp: number = state.updatedAt,
+): Record<string, unknown> {
+  return {
+    ...ORGANIZATION_SAMPLE,
+    type,
+    timestamp,
+    data: {
+      ...ORGANIZATION_SAMPLE.data,
+      id: state.id,
+      name: state.name ?? `Org ${state.id}`,
+      slug: state.slug === undefined ? state.id.toLowerCase().replaceAll("_", "-") : state.slug,
+      public_metadata: state.publicMetadata ?? {},
+      created_at: state.createdAt ?? state.updatedAt,
+      updated_at: state.updatedAt,
+    },
+  };
+}
+
+/** An `organization.deleted` as Clerk sends it (id, slug, deleted), stamped `timestamp` (ms). */
+export function organizationDeletedEvent(id: string, timestamp: number): Record<string, unknown> {
+  return {
+    object: "event",
+    type: "organization.deleted",
+    instance_id: ORGANIZATION_SAMPLE.instance_id,
+    timestamp,
+    data: { object: "organization", id, slug: id.toLowerCase(), deleted: true },
+  };
+}
+
+/** A membership at one moment in Clerk. */
+export interface MembershipState {
+  id: string;
+  organizationId: string;
+  userId: string;
+  /** `org:admin`, `org:member`, or a legacy `admin` / `basic_member`. */
+  role?: string;
+  permissions?: string[];
+  createdAt?: number;
+  updatedAt: number;
+}
+
+/**
+ * An `organizationMembership.created`, `.updated` or `.deleted` (which carries the whole
+ * membership, with its last `updated_at`) for `state`, stamped `timestamp` (ms).
+ */
+export function membershipEvent(
+  type:
+    | "organizationMembership.created"
+    | "organizationMembership.updated"
+    | "organizationMembership.deleted",
+  state: MembershipState,
+  timestamp: number = state.updatedAt,
+): Record<string, unknown> {
+  const data = MEMBERSHIP_SAMPLE.data;
+  return {
+    ...MEMBERSHIP_SAMPLE,
+    type,
+    timestamp,
+    data: {
+      ...data,
+      id: state.id,
+      role: state.role ?? "org:member",
+      role_name: (state.role ?? "org:member").includes("admin") ? "Admin" : "Member",
+      permissions: state.permissions ?? data.permissions,
+      organization: { ...data.organization, id: state.organizationId },
+      public_user_data: { ...data.public_user_data, user_id: state.userId },
+      created_at: state.createdAt ?? state.updatedAt,
+      updated_at: state.updatedAt,
+    },
   };
 }

@@ -241,17 +241,17 @@ Deno.test("parseClerkEvent() reads every one of Clerk's published webhook exampl
     const event = parseClerkEvent(await Deno.readTextFile(new URL(entry.name, directory)), NOW);
     parsed[event.type] = event.objectId;
   }
-  // The user events are synced; the others are acknowledged with no object.
+  // Users, organizations and memberships are synced; the others are acknowledged with no object.
   assert.deepEqual(parsed, {
-    "organization.created": null,
-    "organization.deleted": null,
-    "organization.updated": null,
+    "organization.created": "org_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "organization.deleted": "org_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "organization.updated": "org_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "organizationInvitation.accepted": null,
     "organizationInvitation.created": null,
     "organizationInvitation.revoked": null,
-    "organizationMembership.created": null,
-    "organizationMembership.deleted": null,
-    "organizationMembership.updated": null,
+    "organizationMembership.created": "orgmem_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "organizationMembership.deleted": "orgmem_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "organizationMembership.updated": "orgmem_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "role.created": null,
     "role.deleted": null,
     "role.updated": null,

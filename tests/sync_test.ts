@@ -96,7 +96,12 @@ function scenarios(): Record<string, Step[]> {
       step(userEvent("user.updated", user({ id: "user_i", email: null, updatedAt: T + 10 }))),
     ],
     "an event type that is not synced": [
-      step({ type: "organization.created", object: "event", timestamp: T, data: { id: "org_1" } }),
+      step({
+        type: "organizationInvitation.created",
+        object: "event",
+        timestamp: T,
+        data: { id: "orginv_1" },
+      }),
     ],
   };
 }

@@ -1,8 +1,10 @@
 /** The registry of the Clerk entities the sync keeps: every other event type is ignored. */
 import type { Entity } from "./entity.ts";
+import { MEMBERSHIP } from "./membership.ts";
+import { ORGANIZATION } from "./organization.ts";
 import { USER } from "./user.ts";
 
-const ENTITIES: readonly Entity[] = [USER];
+const ENTITIES: readonly Entity[] = [USER, ORGANIZATION, MEMBERSHIP];
 
 /** The entity whose event `type` is, if the sync keeps it. */
 export function entityOf(type: string): Entity | undefined {

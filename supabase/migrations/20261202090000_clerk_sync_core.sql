@@ -305,6 +305,50 @@ comment on function clerk_sync.apply_user(text, text, timestamptz, text, jsonb) 
 
 -- ---------------------------------------------------------------- the entry point
 
+create function clerk_sync.require_object(p_event_type text, p_object_id text, p_state jsonb)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_object_id is null then
+    raise exception '% needs p_object_id', p_event_type using errcode = 'null_value_not_allowed';
+  elsif p_state is null and p_event_type not like '%.deleted' then
+    raise exception '% needs p_state', p_event_type using errcode = 'null_value_not_allowed';
+  end if;
+end;
+$$;
+
+comment on function clerk_sync.require_object(text, text, jsonb) is
+  'Refuses a synced event without its object id, or without its state unless it is a delete.';
+
+create function clerk_sync.dispatch(
+  p_svix_id text,
+  p_event_type text,
+  p_event_at timestamptz,
+  p_object_id text,
+  p_state jsonb
+)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+begin
+  -- The synced event types and the apply function of each; any other is ignored.
+  case
+    when p_event_type in ('user.created', 'user.updated', 'user.deleted') then
+      perform clerk_sync.require_object(p_event_type, p_object_id, p_state);
+      return clerk_sync.apply_user(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+    else
+      return 'ignored';
+  end case;
+end;
+$$;
+
+comment on function clerk_sync.dispatch(text, text, timestamptz, text, jsonb) is
+  'Hands an event to the apply function of its entity; ignored for the types the sync does not keep. Later migrations replace it to add entities.';
+
 create function public.apply_clerk_event(
   p_svix_id text,
   p_event_type text,
@@ -322,10 +366,6 @@ set search_path = ''
 set lock_timeout = '3s'
 as $$
 declare
-  -- The synced event types and the entity each belongs to; any other is ignored.
-  v_entity text := case
-    when p_event_type in ('user.created', 'user.updated', 'user.deleted') then 'user'
-  end;
   v_outcome text;
 begin
   if p_svix_id is null or p_event_type is null or p_event_at is null then
@@ -339,29 +379,18 @@ begin
       using errcode = 'query_canceled';
   end if;
 
-  -- Recorded with the outcome it will have unless the event turns out stale, which
-  -- saves a second write on the common path (the transaction makes it atomic).
+  -- Recorded as applied, the common outcome, which saves a second write on the common
+  -- path; the transaction makes it atomic.
   insert into clerk_sync.deliveries (svix_id, event_type, clerk_id, event_at, outcome)
-  values (
-    p_svix_id, p_event_type, p_object_id, p_event_at,
-    case when v_entity is null then 'ignored' else 'applied' end
-  )
+  values (p_svix_id, p_event_type, p_object_id, p_event_at, 'applied')
   on conflict (svix_id) do nothing;
   if not found then
     return 'duplicate';
   end if;
 
-  if v_entity is null then
-    v_outcome := 'ignored';
-  elsif p_object_id is null then
-    raise exception '% needs p_object_id', p_event_type using errcode = 'null_value_not_allowed';
-  elsif p_state is null and p_event_type not like '%.deleted' then
-    raise exception '% needs p_state', p_event_type using errcode = 'null_value_not_allowed';
-  else
-    v_outcome := clerk_sync.apply_user(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
-  end if;
+  v_outcome := clerk_sync.dispatch(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
 
-  if v_outcome = 'stale' then
+  if v_outcome <> 'applied' then
     update clerk_sync.deliveries set outcome = v_outcome where svix_id = p_svix_id;
   end if;
   -- Nor may a call that started in time but finished late (after lock waits) commit.

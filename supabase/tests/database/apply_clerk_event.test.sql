@@ -272,7 +272,7 @@ select throws_ok(
   'A user.created without an id raises null_value_not_allowed.'
 );
 select is(
-  public.apply_clerk_event('msg_h1', 'organization.created', now(), 'org_1', '{}'),
+  public.apply_clerk_event('msg_h1', 'organizationInvitation.created', now(), 'orginv_1', '{}'),
   'ignored',
   'An event type the sync does not keep is ignored.'
 );

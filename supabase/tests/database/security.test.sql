@@ -151,9 +151,9 @@ select is_definer(
 );
 select is_empty(
   $$select p.oid::regprocedure from pg_catalog.pg_proc p
-    where p.pronamespace in ('public'::regnamespace, 'clerk_sync'::regnamespace)
+    where p.pronamespace in ('public'::regnamespace, 'clerk_sync'::regnamespace, 'clerk'::regnamespace)
       and not coalesce('search_path=""' = any(p.proconfig), false)$$,
-  'Every function of public and clerk_sync runs with an empty search_path.'
+  'Every function of public, clerk_sync and clerk runs with an empty search_path.'
 );
 select function_privs_are(
   'public', 'apply_clerk_event',

@@ -1,0 +1,65 @@
+/**
+ * Clerk organization memberships: `organizationMembership.created`, `.updated`,
+ * `.deleted` → public.organization_memberships, through clerk_sync.apply_membership().
+ * A delete carries the whole membership; only its id is used, and it is ordered by the
+ * envelope timestamp.
+ */
+import { z } from "zod";
+import type { Entity, EntityState } from "./entity.ts";
+import {
+  clerkId,
+  epoch,
+  jsonObject,
+  notLaterThan,
+  optionalText,
+  parse,
+  storableText,
+} from "./schema.ts";
+
+/** Old payloads name roles without the prefix: `admin`, `basic_member`. */
+const LEGACY_ROLES: Record<string, string> = { admin: "org:admin", basic_member: "org:member" };
+
+const data = z.object({
+  id: clerkId,
+  role: storableText(255).min(1),
+  role_name: optionalText,
+  permissions: z.array(storableText(255)).nullish(),
+  public_metadata: jsonObject,
+  private_metadata: jsonObject.optional(),
+  organization: z.object({ id: clerkId }),
+  public_user_data: z.object({ user_id: clerkId }),
+  created_at: epoch,
+  updated_at: epoch,
+});
+
+/** The role as current tokens and payloads write it, with the `org:` prefix. */
+export function normalizeRole(role: string): string {
+  return LEGACY_ROLES[role] ?? (role.startsWith("org:") ? role : `org:${role}`);
+}
+
+/** Clerk organization memberships, by the events that carry them. */
+export const MEMBERSHIP: Entity = {
+  stateTypes: ["organizationMembership.created", "organizationMembership.updated"],
+  deleteType: "organizationMembership.deleted",
+  parseState(json, now) {
+    const membership = parse(z.object({ data }), { data: json }).data;
+    notLaterThan(now, {
+      "data.created_at": membership.created_at,
+      "data.updated_at": membership.updated_at,
+    });
+    const state: EntityState = {
+      organization_id: membership.organization.id,
+      user_id: membership.public_user_data.user_id,
+      role: normalizeRole(membership.role),
+      role_name: membership.role_name,
+      permissions: membership.permissions ?? [],
+      public_metadata: membership.public_metadata,
+      clerk_created_at: membership.created_at.toISOString(),
+      clerk_updated_at: membership.updated_at.toISOString(),
+    };
+    if (membership.private_metadata !== undefined) {
+      state.private_metadata = membership.private_metadata;
+    }
+    return { id: membership.id, state };
+  },
+};

@@ -1,0 +1,51 @@
+/**
+ * Clerk organizations: `organization.created`, `.updated`, `.deleted` →
+ * public.organizations and public.organizations_private, through
+ * clerk_sync.apply_organization(). A new column is a field here and a column there.
+ */
+import { z } from "zod";
+import type { Entity, EntityState } from "./entity.ts";
+import {
+  clerkId,
+  epoch,
+  jsonObject,
+  notLaterThan,
+  optionalText,
+  parse,
+  storableText,
+} from "./schema.ts";
+
+const data = z.object({
+  id: clerkId,
+  name: storableText(2048),
+  slug: storableText(255).nullish(),
+  image_url: storableText(8192).nullish(),
+  public_metadata: jsonObject,
+  private_metadata: jsonObject.optional(),
+  max_allowed_memberships: z.number().int().min(0).max(2_147_483_647).nullish(),
+  created_by: optionalText,
+  created_at: epoch,
+  updated_at: epoch,
+});
+
+/** Clerk organizations, by the events that carry them. */
+export const ORGANIZATION: Entity = {
+  stateTypes: ["organization.created", "organization.updated"],
+  deleteType: "organization.deleted",
+  parseState(json, now) {
+    const org = parse(z.object({ data }), { data: json }).data;
+    notLaterThan(now, { "data.created_at": org.created_at, "data.updated_at": org.updated_at });
+    const state: EntityState = {
+      name: org.name,
+      slug: org.slug ?? null,
+      image_url: org.image_url ?? null,
+      public_metadata: org.public_metadata,
+      max_allowed_memberships: org.max_allowed_memberships ?? null,
+      created_by: org.created_by,
+      clerk_created_at: org.created_at.toISOString(),
+      clerk_updated_at: org.updated_at.toISOString(),
+    };
+    if (org.private_metadata !== undefined) state.private_metadata = org.private_metadata;
+    return { id: org.id, state };
+  },
+};
