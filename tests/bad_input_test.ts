@@ -23,7 +23,14 @@ import { MAX_BODY_BYTES } from "../functions/clerk-webhook/body.ts";
 import { createHandler, type LogEntry } from "../functions/clerk-webhook/handler.ts";
 import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
 import { WebhookVerifier } from "../functions/clerk-webhook/verify.ts";
-import { deletedEvent, newClerkId, userEvent } from "../dev/clerk_events.ts";
+import {
+  deletedEvent,
+  membershipEvent,
+  newClerkId,
+  organizationDeletedEvent,
+  organizationEvent,
+  userEvent,
+} from "../dev/clerk_events.ts";
 import { scratchDatabase } from "../dev/database.ts";
 import { serveLocally } from "./support/server.ts";
 import { encodeBase64, newSecret, newSvixId, svixHeaders } from "../dev/webhooks.ts";
@@ -58,6 +65,25 @@ function created(data: Record<string, unknown> = {}): Record<string, unknown> {
     email: `${id.slice(5, 15)}.${tag}@example.com`,
     firstName: FIRST_NAME,
     lastName: LAST_NAME,
+    updatedAt: Date.now() - 1000,
+  });
+  return { ...event, data: { ...event.data as Record<string, unknown>, ...data } };
+}
+
+/** An `organization.created` of a fresh organization, with `data` overridden. */
+function organization(data: Record<string, unknown>): Record<string, unknown> {
+  const id = `org_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  const event = organizationEvent("organization.created", { id, updatedAt: Date.now() - 1000 });
+  return { ...event, data: { ...event.data as Record<string, unknown>, ...data } };
+}
+
+/** An `organizationMembership.created` of a fresh membership, with `data` overridden. */
+function membership(data: Record<string, unknown>): Record<string, unknown> {
+  const id = `orgmem_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  const event = membershipEvent("organizationMembership.created", {
+    id,
+    organizationId: "org_bad_input",
+    userId: newClerkId(),
     updatedAt: Date.now() - 1000,
   });
   return { ...event, data: { ...event.data as Record<string, unknown>, ...data } };
@@ -506,6 +532,21 @@ const CASES: Case[] = [
       created({ phone_numbers: [{ id: "idn_phone", phone_number: 15550000001 }] }),
     "a user.created whose banned is a string": () => created({ banned: "no" }),
     "a user.created whose username is a number": () => created({ username: 42 }),
+    "an organization.created without a name": () => organization({ name: undefined }),
+    "an organization.created whose public_metadata is an array": () =>
+      organization({ public_metadata: [] }),
+    "an organization.created whose slug is a number": () => organization({ slug: 7 }),
+    "an organizationMembership.created without its organization": () =>
+      membership({ organization: undefined }),
+    "an organizationMembership.created without its user": () =>
+      membership({ public_user_data: null }),
+    "an organizationMembership.created whose role is empty": () => membership({ role: "" }),
+    "an organizationMembership.created whose permissions is a string": () =>
+      membership({ permissions: "org:posts:read" }),
+    "an organization.deleted without data.id": () => ({
+      ...organizationDeletedEvent("org_x", Date.now()),
+      data: { deleted: true, object: "organization" },
+    }),
     "an event without timestamp": () => ({ ...created(), timestamp: undefined }),
     "an event whose timestamp is a day ahead": () => ({
       ...created(),
@@ -630,12 +671,15 @@ async function counts(ids: string[]) {
   const [row] = await db.sql`
     select (select count(*)::int from public.users) as users,
            (select count(*)::int from public.users_private) as private,
+           (select count(*)::int from public.organizations) +
+             (select count(*)::int from public.organization_memberships) as organizations,
            (select count(*)::int from clerk_sync.deliveries) as deliveries,
            (select coalesce(array_agg(outcome), '{}') from clerk_sync.deliveries
             where svix_id = any(${ids})) as outcomes`;
   return row as unknown as {
     users: number;
     private: number;
+    organizations: number;
     deliveries: number;
     outcomes: string[];
   };
@@ -668,6 +712,7 @@ for (const testCase of CASES) {
       assert.deepEqual(after, {
         users: before.users + 1,
         private: before.private + 1,
+        organizations: before.organizations,
         deliveries: before.deliveries + 1,
         outcomes: ["applied"],
       });
