@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { userEvent, type UserState } from "../dev/clerk_events.ts";
 import {
   type ClerkHistory,
+  type ClerkState,
   ERASED,
   generateHistory,
   type HistoryEvent,
@@ -168,6 +169,23 @@ async function send(
   return answers;
 }
 
+/** The rows of `history`'s users, organizations and memberships, as ClerkState has them. */
+async function readState(history: ClerkHistory): Promise<ClerkState> {
+  const [users, organizations, memberships] = await Promise.all([
+    readUsers(history.clerkIdPrefix),
+    db.sql`select clerk_id, name, slug, clerk_updated_at from public.organizations
+      where starts_with(clerk_id, ${`org_${history.tag}_`}) order by clerk_id collate "C"`,
+    db.sql`select clerk_id, organization_id, user_id, role, clerk_updated_at
+      from public.organization_memberships
+      where starts_with(clerk_id, ${`orgmem_${history.tag}_`}) order by clerk_id collate "C"`,
+  ]);
+  return {
+    users,
+    organizations: [...organizations] as unknown as ClerkState["organizations"],
+    memberships: [...memberships] as unknown as ClerkState["memberships"],
+  };
+}
+
 function readUsers(prefix: string): Promise<SyncedUser[]> {
   return db.sql<SyncedUser[]>`
     select clerk_id, email, first_name, last_name, image_url, username, phone_number,
@@ -185,7 +203,7 @@ function readUsers(prefix: string): Promise<SyncedUser[]> {
 async function problems(
   history: ClerkHistory,
   answers: readonly Answer[],
-  expected: readonly SyncedUser[],
+  expected: ClerkState,
 ): Promise<string[]> {
   const found: string[] = [];
   const processed = new Map<number, number>();
@@ -202,12 +220,18 @@ async function problems(
   for (const [event, times] of processed) {
     if (times !== 1) found.push(`e${event} was processed ${times} times instead of once`);
   }
-  const actual = await readUsers(history.clerkIdPrefix);
-  const byId = (rows: readonly SyncedUser[]) =>
-    new Map(rows.map((row) => [row.clerk_id, JSON.stringify(row)]));
+  const actual = await readState(history);
+  const byId = (state: ClerkState) =>
+    new Map(
+      [...state.users, ...state.organizations, ...state.memberships].map((row) => [
+        row.clerk_id,
+        JSON.stringify(row),
+      ]),
+    );
   const [want, got] = [byId(expected), byId(actual)];
   for (const id of new Set([...want.keys(), ...got.keys()])) {
-    if (erasedOrAbsent(expected.find((row) => row.clerk_id === id), actual, id)) continue;
+    const expectedUser = expected.users.find((row) => row.clerk_id === id);
+    if (erasedOrAbsent(expectedUser, actual.users, id)) continue;
     if (want.get(id) !== got.get(id)) {
       found.push(
         `${id}:\n      expected ${want.get(id) ?? "no row"}\n      actual   ${
@@ -240,7 +264,8 @@ function erasedOrAbsent(
 /** Empties the synced tables; used only once every history of a test has been checked. */
 async function truncate(): Promise<void> {
   await db.sql`truncate public.users, public.users_private, public.app_posts,
-    clerk_sync.deliveries, clerk_sync.tombstones`;
+    public.organizations, public.organizations_private, public.organization_memberships,
+    public.organization_memberships_private, clerk_sync.deliveries, clerk_sync.tombstones`;
 }
 
 /**
@@ -254,7 +279,7 @@ async function replay(
   attempts: Attempt[],
 ): Promise<string[]> {
   const delivered = new Set(attempts.filter((attempt) => !attempt.fails).map((a) => a.event));
-  let expected: SyncedUser[];
+  let expected: ClerkState;
   try {
     expected = stateAfter(history.events.filter((event) => delivered.has(event.index)));
   } catch (error) {
@@ -353,7 +378,7 @@ for (const transport of TRANSPORTS) {
         const history = generateHistory(seed);
         const attempts = planDeliveries(history, new Random(seed ^ 0x5bd1e995));
         const answers = await send(endpoints, history, attempts);
-        const found = await problems(history, answers, history.finalUsers);
+        const found = await problems(history, answers, history.final);
         if (found.length > 0) failures.push({ history, attempts, found });
         const [kept] = await db.sql`select count(*)::int as count from public.users
           where starts_with(clerk_id, ${history.clerkIdPrefix}) and deleted_at is not null`;
@@ -474,15 +499,33 @@ Deno.test("generateHistory() is reproducible and covers every kind of change the
     assert.deepEqual(generateHistory(seed), history);
     const deleted = new Set<string>();
     const heldBy = new Map<string, string>();
+    const slugs = new Map<string, string>();
     for (const event of history.events) {
       see(event.type);
       if (event.change.startsWith("swap")) see("swap step");
       if (event.change === "primary switched to another address") see(event.change);
       if (event.state !== null && event.state.first_name === null) see("null first name");
-      for (const kind of ["username cleared", "phone switched", "public metadata changed"]) {
+      for (
+        const kind of [
+          "username cleared",
+          "phone switched",
+          "public metadata changed",
+          "member re-added",
+          "role changed",
+          "slug and name changed",
+          "removed with its organization",
+          "removed with its user",
+          "organization deleted",
+        ]
+      ) {
         if (event.change === kind) see(kind);
       }
       if (event.type === "user.deleted" && event.held) see("held user deleted");
+      const slug = event.organization?.slug;
+      if (slug && slugs.has(slug) && slugs.get(slug) !== event.clerkId) {
+        see("slug of another organization taken");
+      }
+      if (slug) slugs.set(slug, event.clerkId);
       const email = event.state?.email;
       if (email && heldBy.has(email) && heldBy.get(email) !== event.clerkId) {
         see(deleted.has(heldBy.get(email)!) ? "address of a deleted user taken" : "address moved");
@@ -504,6 +547,14 @@ Deno.test("generateHistory() is reproducible and covers every kind of change the
     "phone switched",
     "public metadata changed",
     "held user deleted",
+    "member re-added",
+    "role changed",
+    "slug and name changed",
+    "removed with its organization",
+    "removed with its user",
+    "organization deleted",
+    "organizationMembership.deleted",
+    "slug of another organization taken",
   ];
   assert.deepEqual(kinds.filter((kind) => !seen[kind]), [], JSON.stringify(seen));
 });

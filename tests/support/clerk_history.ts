@@ -8,7 +8,13 @@
  * The model keeps Clerk's rule that an address belongs to at most one user at any
  * instant, so moves and swaps of addresses take several steps, as they do in Clerk.
  */
-import { deletedEvent, userEvent } from "../../dev/clerk_events.ts";
+import {
+  deletedEvent,
+  membershipEvent,
+  organizationDeletedEvent,
+  organizationEvent,
+  userEvent,
+} from "../../dev/clerk_events.ts";
 
 /** A seeded pseudo-random generator (mulberry32): one seed, one sequence. */
 export class Random {
@@ -59,8 +65,8 @@ export interface HistoryEvent {
   index: number;
   /** The svix-id every delivery of this event carries. */
   svixId: string;
-  type: "user.created" | "user.updated" | "user.deleted";
-  /** The user's label in the history (`u0`, `u1`, …), for reports. */
+  type: string;
+  /** The label of what it is about in the history (`u0`, `o1`, `m2`, …), for reports. */
   user: string;
   clerkId: string;
   /** The envelope, shaped like Clerk's. */
@@ -73,6 +79,34 @@ export interface HistoryEvent {
   held: boolean;
   /** Every address the user holds after the event, primary or not. */
   addresses: readonly string[];
+  /** For an organization's event: its synced columns after it; null once deleted. */
+  organization?: SyncedOrganization | null;
+  /** For a membership's event: its synced columns after it; null once removed. */
+  membership?: SyncedMembership | null;
+}
+
+/** A row of public.organizations as Clerk's state dictates it (the compared columns). */
+export interface SyncedOrganization {
+  clerk_id: string;
+  name: string;
+  slug: string | null;
+  clerk_updated_at: Date;
+}
+
+/** A row of public.organization_memberships as Clerk's state dictates it. */
+export interface SyncedMembership {
+  clerk_id: string;
+  organization_id: string;
+  user_id: string;
+  role: string;
+  clerk_updated_at: Date;
+}
+
+/** Clerk's state at one point of a history, each list ordered by `clerk_id` in byte order. */
+export interface ClerkState {
+  users: SyncedUser[];
+  organizations: SyncedOrganization[];
+  memberships: SyncedMembership[];
 }
 
 /** A row of public.users as Clerk's state dictates it (the synced columns). */
@@ -107,11 +141,36 @@ export const ERASED = {
 /** A generated history: its events in Clerk's order, and Clerk's state after the last. */
 export interface ClerkHistory {
   seed: number;
-  /** Every Clerk id of the history starts with it, and no other history's does. */
+  /** In every Clerk id and address of the history, and no other history's. */
+  tag: string;
+  /** Every user id of the history starts with it. */
   clerkIdPrefix: string;
   events: HistoryEvent[];
   /** Clerk's state after the last event: {@linkcode stateAfter} all events. */
-  finalUsers: SyncedUser[];
+  final: ClerkState;
+}
+
+/** One Clerk organization in the model. */
+interface ModelOrganization {
+  label: string;
+  id: string;
+  name: string;
+  slug: string | null;
+  createdAt: number;
+  updatedAt: number;
+  alive: boolean;
+}
+
+/** One Clerk membership in the model. */
+interface ModelMembership {
+  label: string;
+  id: string;
+  organization: ModelOrganization;
+  user: ModelUser;
+  role: string;
+  createdAt: number;
+  updatedAt: number;
+  alive: boolean;
 }
 
 /** One Clerk user in the model. */
@@ -155,7 +214,12 @@ export function generateHistory(seed: number): ClerkHistory {
   const tag = `s${seed}`;
   const clerkIdPrefix = `user_${tag}_`;
   const users: ModelUser[] = [];
+  const organizations: ModelOrganization[] = [];
+  const memberships: ModelMembership[] = [];
   const events: HistoryEvent[] = [];
+  /** Slugs that an organization let go, which Clerk lets another take. */
+  const freedSlugs: string[] = [];
+  let slugCount = 0;
   /** Addresses that a user let go, which Clerk lets anyone take. */
   const freed: string[] = [];
   let addressCount = 0;
@@ -240,6 +304,150 @@ export function generateHistory(seed: number): ClerkHistory {
       addresses: [...user.addresses],
     });
   }
+
+  function recordOther(
+    type: string,
+    label: string,
+    clerkId: string,
+    payload: Record<string, unknown>,
+    change: string,
+    about: Pick<HistoryEvent, "organization" | "membership">,
+  ): void {
+    const index = events.length;
+    events.push({
+      index,
+      svixId: `msg_${tag}_e${index}`,
+      type,
+      user: label,
+      clerkId,
+      payload,
+      change,
+      state: null,
+      held: false,
+      addresses: [],
+      ...about,
+    });
+  }
+
+  const liveOrganizations = () => organizations.filter((org) => org.alive);
+  const liveMemberships = () => memberships.filter((membership) => membership.alive);
+  const takeSlug = () =>
+    freedSlugs.length > 0 && random.chance(0.6)
+      ? freedSlugs.splice(random.int(freedSlugs.length), 1)[0]!
+      : `${tag}-slug-${slugCount++}`;
+
+  function emitOrganization(
+    type: "organization.created" | "organization.updated",
+    org: ModelOrganization,
+    change: string,
+  ): void {
+    org.updatedAt = tick();
+    if (type === "organization.created") org.createdAt = org.updatedAt;
+    const payload = organizationEvent(type, {
+      id: org.id,
+      name: org.name,
+      slug: org.slug,
+      createdAt: org.createdAt,
+      updatedAt: org.updatedAt,
+    }, org.updatedAt + random.int(3));
+    recordOther(type, org.label, org.id, payload, change, {
+      organization: {
+        clerk_id: org.id,
+        name: org.name,
+        slug: org.slug,
+        clerk_updated_at: new Date(org.updatedAt),
+      },
+    });
+  }
+
+  function emitMembership(
+    type: "organizationMembership.created" | "organizationMembership.updated",
+    membership: ModelMembership,
+    change: string,
+  ): void {
+    membership.updatedAt = tick();
+    if (type === "organizationMembership.created") membership.createdAt = membership.updatedAt;
+    const payload = membershipEvent(type, {
+      id: membership.id,
+      organizationId: membership.organization.id,
+      userId: membership.user.id,
+      role: membership.role,
+      createdAt: membership.createdAt,
+      updatedAt: membership.updatedAt,
+    }, membership.updatedAt + random.int(3));
+    recordOther(type, membership.label, membership.id, payload, change, {
+      membership: {
+        clerk_id: membership.id,
+        organization_id: membership.organization.id,
+        user_id: membership.user.id,
+        role: membership.role,
+        clerk_updated_at: new Date(membership.updatedAt),
+      },
+    });
+  }
+
+  /** Ends `membership`; Clerk may or may not send its own delete when its org or user goes. */
+  function removeMembership(membership: ModelMembership, change: string, sent: boolean): void {
+    membership.alive = false;
+    if (!sent) return;
+    const payload = membershipEvent("organizationMembership.deleted", {
+      id: membership.id,
+      organizationId: membership.organization.id,
+      userId: membership.user.id,
+      role: membership.role,
+      createdAt: membership.createdAt,
+      updatedAt: membership.updatedAt,
+    }, tick() + random.int(3));
+    recordOther(
+      "organizationMembership.deleted",
+      membership.label,
+      membership.id,
+      payload,
+      change,
+      {
+        membership: null,
+      },
+    );
+  }
+
+  function createOrganization(): void {
+    const label = `o${organizations.length}`;
+    const org: ModelOrganization = {
+      label,
+      id: `org_${tag}_${label}`,
+      name: `Org ${label}`,
+      slug: random.chance(0.1) ? null : takeSlug(),
+      createdAt: 0,
+      updatedAt: 0,
+      alive: true,
+    };
+    organizations.push(org);
+    emitOrganization("organization.created", org, "organization created");
+  }
+
+  function addMember(org: ModelOrganization, user: ModelUser, change: string): void {
+    const label = `m${memberships.length}`;
+    const membership: ModelMembership = {
+      label,
+      id: `orgmem_${tag}_${label}`,
+      organization: org,
+      user,
+      role: random.chance(0.3) ? "org:admin" : "org:member",
+      createdAt: 0,
+      updatedAt: 0,
+      alive: true,
+    };
+    memberships.push(membership);
+    emitMembership("organizationMembership.created", membership, change);
+  }
+
+  /** Pairs of a live organization and a live user that are not members yet. */
+  const outsiders = () =>
+    liveOrganizations().flatMap((org) =>
+      live().filter((user) =>
+        !liveMemberships().some((m) => m.organization === org && m.user === user)
+      ).map((user) => [org, user] as const)
+    );
 
   function create(): void {
     const label = `u${users.length}`;
@@ -339,10 +547,50 @@ export function generateHistory(seed: number): ClerkHistory {
       user.banned = !user.banned;
       emit("user.updated", user, user.banned ? "banned" : "unbanned");
     }],
+    [1, () => liveOrganizations().length < 4, createOrganization],
+    [1, () => liveOrganizations().length > 0, () => {
+      const org = random.pick(liveOrganizations());
+      if (org.slug !== null) freedSlugs.push(org.slug);
+      org.slug = random.chance(0.2) ? null : takeSlug();
+      org.name = `Org ${org.label} ${random.int(100)}`;
+      emitOrganization("organization.updated", org, "slug and name changed");
+    }],
+    [3, () => outsiders().length > 0, () => {
+      const [org, user] = random.pick(outsiders());
+      const before = memberships.some((m) => m.organization === org && m.user === user);
+      addMember(org, user, before ? "member re-added" : "member added");
+    }],
+    [2, () => liveMemberships().length > 0, () => {
+      const membership = random.pick(liveMemberships());
+      membership.role = membership.role === "org:admin" ? "org:member" : "org:admin";
+      emitMembership("organizationMembership.updated", membership, "role changed");
+    }],
+    [2, () => liveMemberships().length > 0, () => {
+      removeMembership(random.pick(liveMemberships()), "member removed", true);
+    }],
+    [1, () => liveOrganizations().length > 0, () => {
+      const org = random.pick(liveOrganizations());
+      org.alive = false;
+      if (org.slug !== null) freedSlugs.push(org.slug);
+      for (const membership of liveMemberships().filter((m) => m.organization === org)) {
+        removeMembership(membership, "removed with its organization", random.chance(0.5));
+      }
+      recordOther(
+        "organization.deleted",
+        org.label,
+        org.id,
+        organizationDeletedEvent(org.id, tick() + random.int(3)),
+        "organization deleted",
+        { organization: null },
+      );
+    }],
     [2, () => live().length > 1, () => {
       const user = random.pick(live());
       user.alive = false;
       for (const address of [...user.addresses]) release(user, address);
+      for (const membership of liveMemberships().filter((m) => m.user === user)) {
+        removeMembership(membership, "removed with its user", random.chance(0.5));
+      }
       record("user.deleted", user, deletedEvent(user.id, tick() + random.int(3)), "deleted");
     }],
   ];
@@ -381,20 +629,59 @@ export function generateHistory(seed: number): ClerkHistory {
     run();
   }
 
-  return { seed, clerkIdPrefix, events, finalUsers: stateAfter(events) };
+  return { seed, tag, clerkIdPrefix, events, final: stateAfter(events) };
 }
 
 /**
  * Clerk's state after `events` (a history, or part of one, in Clerk's order): each
- * user as its last event left it, deleted users left out but for held ones, which an
- * app's row may keep erased, ordered by `clerk_id` in byte order. Throws a `RangeError` if two users would hold one address at the same
- * time, which Clerk forbids: leaving events out of a history can lead there.
+ * user, organization and membership as its last event left it, deleted ones left out
+ * but for held users, which an app's row may keep erased; an organization's or a user's
+ * deletion ends its memberships. Throws a `RangeError` if two users would hold one
+ * address, two organizations one slug, or one user two memberships of an organization
+ * at the same time, which Clerk forbids: leaving events out of a history can lead there.
  */
-export function stateAfter(events: readonly HistoryEvent[]): SyncedUser[] {
+export function stateAfter(events: readonly HistoryEvent[]): ClerkState {
   const holders = new Map<string, string>();
   const held = new Map<string, readonly string[]>();
   const users = new Map<string, SyncedUser>();
+  const organizations = new Map<string, SyncedOrganization>();
+  const memberships = new Map<string, SyncedMembership>();
+  const unique = <T>(
+    rows: Iterable<T>,
+    key: (row: T) => string | null,
+    what: string,
+    index: number,
+  ) => {
+    const seen = new Set<string>();
+    for (const row of rows) {
+      const value = key(row);
+      if (value === null) continue;
+      if (seen.has(value)) throw new RangeError(`Cannot replay e${index}: ${what} held twice`);
+      seen.add(value);
+    }
+  };
   for (const event of events) {
+    if (event.organization !== undefined) {
+      if (event.organization === null) {
+        organizations.delete(event.clerkId);
+        for (const [id, m] of memberships) {
+          if (m.organization_id === event.clerkId) memberships.delete(id);
+        }
+      } else organizations.set(event.clerkId, event.organization);
+      unique(organizations.values(), (org) => org.slug, "a slug", event.index);
+      continue;
+    }
+    if (event.membership !== undefined) {
+      if (event.membership === null) memberships.delete(event.clerkId);
+      else memberships.set(event.clerkId, event.membership);
+      unique(
+        memberships.values(),
+        (m) => `${m.organization_id} ${m.user_id}`,
+        "a membership",
+        event.index,
+      );
+      continue;
+    }
     for (const address of held.get(event.clerkId) ?? []) holders.delete(address);
     for (const address of event.addresses.map((address) => address.toLowerCase())) {
       const holder = holders.get(address);
@@ -406,10 +693,17 @@ export function stateAfter(events: readonly HistoryEvent[]): SyncedUser[] {
     held.set(event.clerkId, event.addresses.map((address) => address.toLowerCase()));
     const last = users.get(event.clerkId);
     if (event.state !== null) users.set(event.clerkId, event.state);
-    else if (event.held && last !== undefined) users.set(event.clerkId, { ...last, ...ERASED });
-    else users.delete(event.clerkId);
+    else {
+      if (event.held && last !== undefined) users.set(event.clerkId, { ...last, ...ERASED });
+      else users.delete(event.clerkId);
+      for (const [id, m] of memberships) if (m.user_id === event.clerkId) memberships.delete(id);
+    }
   }
-  return [...users.values()].sort((a, b) =>
-    a.clerk_id < b.clerk_id ? -1 : a.clerk_id > b.clerk_id ? 1 : 0
-  );
+  const byId = <T extends { clerk_id: string }>(rows: Iterable<T>) =>
+    [...rows].sort((a, b) => a.clerk_id < b.clerk_id ? -1 : a.clerk_id > b.clerk_id ? 1 : 0);
+  return {
+    users: byId(users.values()),
+    organizations: byId(organizations.values()),
+    memberships: byId(memberships.values()),
+  };
 }
