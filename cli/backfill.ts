@@ -1,8 +1,9 @@
 /**
  * `npm run backfill -- [--reconcile] [--dry-run] [--page-size=N] [--max-deletes=N]`:
- * brings public.users to the state of Clerk's Backend API, through the webhook's SQL
+ * brings the organizations, users and memberships to the state of Clerk's Backend API,
+ * through the webhook's SQL
  * function. Progress and the summary go to stderr, a dry run's plan to stdout.
- * Exits 0 when done, 1 when it failed or skipped invalid users, 2 on a usage or
+ * Exits 0 when done, 1 when it failed or skipped invalid objects, 2 on a usage or
  * configuration error.
  */
 import { parseArgs } from "node:util";
@@ -13,19 +14,20 @@ import {
 } from "../functions/clerk-webhook/config.ts";
 import { openStore } from "../functions/clerk-webhook/open_store.ts";
 import { createStoredVersionsReader } from "./backfill_rows.ts";
-import { backfill, type BackfillSummary, progress } from "./backfill_sync.ts";
+import { backfill, backfillKinds, type BackfillSummary, progress } from "./backfill_sync.ts";
 import { ClerkApi, MAX_PAGE_SIZE, readClerkApiConfig } from "./clerk_api.ts";
 
 const USAGE =
   `Usage: npm run backfill -- [--reconcile] [--dry-run] [--page-size=N] [--max-deletes=N]
 
-Applies every user of the Clerk instance to public.users, as the webhook would.
-  --reconcile       also delete the rows of users Clerk no longer has
+Applies every organization, user and membership of the Clerk instance to
+public.organizations, public.users and public.organization_memberships, as the webhook would.
+  --reconcile       also delete the rows of objects Clerk no longer has
                     (each one confirmed with Clerk before it is deleted)
   --dry-run         print what would be created, updated and deleted; change nothing
-  --page-size=N     users per request to Clerk, 1 to ${MAX_PAGE_SIZE} (default ${MAX_PAGE_SIZE})
-  --max-deletes=N   let --reconcile delete up to N rows
-                    (default: 10 % of the rows, at least 10)
+  --page-size=N     objects per request to Clerk, 1 to ${MAX_PAGE_SIZE} (default ${MAX_PAGE_SIZE})
+  --max-deletes=N   let --reconcile delete up to N rows of each table
+                    (default: 10 % of its rows, at least 10)
 
 Environment: CLERK_SECRET_KEY (required), CLERK_API_URL (default https://api.clerk.com),
 and DATABASE_URL, or else SUPABASE_URL with SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY.`;
@@ -79,10 +81,10 @@ function describeDatabase(database: DatabaseConfig): string {
   return `the database ${url.pathname.slice(1) || "postgres"} on ${url.host}`;
 }
 
-function describeSummary(summary: BackfillSummary, dryRun: boolean): string {
-  if (!dryRun) return `Backfill complete: ${progress(summary, false)}`;
+function describeSummary(summary: BackfillSummary, dryRun: boolean, noun: string): string {
+  if (!dryRun) return `Backfill complete: ${progress(summary, false, noun)}`;
   const { create, update, deleted, unchanged } = summary;
-  return `Dry run complete, nothing changed: ${progress(summary, true)}; ` +
+  return `Dry run complete, nothing changed: ${progress(summary, true, noun)}; ` +
     `would create ${create}, update ${update}, delete ${deleted}; ${unchanged} unchanged`;
 }
 
@@ -125,21 +127,26 @@ async function main(): Promise<number> {
       `${args.reconcile ? ", with reconcile" : ""}`,
   );
   try {
-    const summary = await backfill({
-      clerk,
-      store,
-      readStored: createStoredVersionsReader(database),
-      reconcile: args.reconcile,
-      dryRun: args.dryRun,
-      pageSize: args.pageSize,
-      ...(args.maxDeletes === undefined ? {} : { maxDeletes: args.maxDeletes }),
-      onProgress: (line) => console.error(line),
-      onPlan: (action, clerkId) => console.log(`${action} ${clerkId}`),
-    });
-    console.error(describeSummary(summary, args.dryRun));
-    if (summary.invalid > 0) {
-      const users = summary.invalid === 1 ? "user was" : "users were";
-      console.error(`${summary.invalid} invalid ${users} skipped: see "Skipping" above`);
+    const kinds = backfillKinds(clerk, (table) => createStoredVersionsReader(database, table));
+    let invalid = 0;
+    // Memberships last: deleting an organization or a user takes its memberships along.
+    for (const kind of [kinds.users, kinds.organizations, kinds.memberships]) {
+      const summary = await backfill({
+        kind,
+        store,
+        reconcile: args.reconcile,
+        dryRun: args.dryRun,
+        pageSize: args.pageSize,
+        ...(args.maxDeletes === undefined ? {} : { maxDeletes: args.maxDeletes }),
+        onProgress: (line) => console.error(line),
+        onPlan: (action, clerkId) => console.log(`${action} ${clerkId}`),
+      });
+      console.error(describeSummary(summary, args.dryRun, kind.noun));
+      invalid += summary.invalid;
+    }
+    if (invalid > 0) {
+      const objects = invalid === 1 ? "object was" : "objects were";
+      console.error(`${invalid} invalid ${objects} skipped: see "Skipping" above`);
       return 1;
     }
     return 0;

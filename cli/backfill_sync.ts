@@ -1,10 +1,11 @@
 /**
- * Bringing public.users to Clerk's current state: every user of the Clerk API goes
- * through the webhook's parser and the webhook's SQL function, as an event of its
- * current state; `reconcile` also deletes the rows of users Clerk no longer has.
+ * Bringing the synced tables to Clerk's current state, one kind of object at a time
+ * (users, organizations, memberships): every object of the Clerk API goes through the
+ * webhook's parser and the webhook's SQL function, as an event of its current state;
+ * `reconcile` also deletes the rows of objects Clerk no longer has.
  *
- * Each user state gets a deterministic delivery id,
- * `backfill:<user id>:<updated_at ms>:<sync format>`, stamped with Clerk's `updated_at`
+ * Each state gets a deterministic delivery id,
+ * `backfill:<id>:<updated_at ms>[:<sync format>]`, stamped with Clerk's `updated_at`
  * as the event time, so that:
  * - a rerun finds its ids in the ledger and changes nothing (`duplicate`);
  * - a webhook event newer than the snapshot (later `updated_at`) is never overwritten
@@ -18,16 +19,66 @@ import { type ClerkEvent, parseClerkEvent } from "../functions/clerk-webhook/cle
 import type { EntityState } from "../functions/clerk-webhook/entity.ts";
 import { InvalidEventError } from "../functions/clerk-webhook/schema.ts";
 import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
-import type { StoredVersions } from "./backfill_rows.ts";
-import { MAX_PAGE_SIZE } from "./clerk_api.ts";
+import type { StoredRow, StoredVersionsReader, SyncedTable } from "./backfill_rows.ts";
+import { type ClerkApi, MAX_PAGE_SIZE, type Page } from "./clerk_api.ts";
 
-/** An event that carries a user's state. */
-type UserEvent = ClerkEvent & { objectId: string; state: EntityState };
+/** An event that carries an object's state. */
+type StateEvent = ClerkEvent & { objectId: string; state: EntityState };
 
-/** The Clerk API calls the backfill makes (see `ClerkApi`). */
-export interface ClerkUsers {
-  listUsers(page: { limit: number; offset: number }): Promise<unknown[]>;
-  getUser(id: string): Promise<unknown | null>;
+/** One kind of Clerk object, as the backfill reads it from Clerk and from the table. */
+export interface BackfillKind {
+  /** The plural of progress lines: users, organizations, memberships. */
+  noun: string;
+  /** The event type a listed object is applied as, and the one its deletion is. */
+  stateType: string;
+  deleteType: string;
+  /** One page of Clerk's listing. */
+  list(page: Page): Promise<unknown[]>;
+  /** The object as Clerk has it now, or null once Clerk says it is gone. */
+  confirm(id: string, row: StoredRow): Promise<unknown | null>;
+  /** The table's rows; read once, after the listing, for reconcile and dry runs. */
+  readStored: StoredVersionsReader;
+}
+
+/** The kinds the sync keeps, read from `clerk` and, with `reader`, from their tables. */
+export function backfillKinds(
+  clerk: Pick<
+    ClerkApi,
+    | "listUsers"
+    | "listOrganizations"
+    | "listMemberships"
+    | "getUser"
+    | "getOrganization"
+    | "getMembership"
+  >,
+  reader: (table: SyncedTable) => StoredVersionsReader,
+): { users: BackfillKind; organizations: BackfillKind; memberships: BackfillKind } {
+  return {
+    users: {
+      noun: "users",
+      stateType: "user.updated",
+      deleteType: "user.deleted",
+      list: (page) => clerk.listUsers(page),
+      confirm: (id) => clerk.getUser(id),
+      readStored: reader("users"),
+    },
+    organizations: {
+      noun: "organizations",
+      stateType: "organization.updated",
+      deleteType: "organization.deleted",
+      list: (page) => clerk.listOrganizations(page),
+      confirm: (id) => clerk.getOrganization(id),
+      readStored: reader("organizations"),
+    },
+    memberships: {
+      noun: "memberships",
+      stateType: "organizationMembership.updated",
+      deleteType: "organizationMembership.deleted",
+      list: (page) => clerk.listMemberships(page),
+      confirm: (id, row) => clerk.getMembership(row.organizationId ?? "", id),
+      readStored: reader("organization_memberships"),
+    },
+  };
 }
 
 /** What a dry run would do to one row. */
@@ -35,19 +86,18 @@ export type PlannedAction = "create" | "update" | "delete";
 
 /** Options of {@linkcode backfill}. */
 export interface BackfillOptions {
-  clerk: ClerkUsers;
+  /** What to bring: users, organizations or memberships (see {@linkcode backfillKinds}). */
+  kind: BackfillKind;
   store: SyncStore;
-  /** Reads the rows' versions; called once, after the listing, for reconcile and dry runs. */
-  readStored: () => Promise<StoredVersions>;
-  /** Also delete rows whose users Clerk no longer has. */
+  /** Also delete rows whose objects Clerk no longer has. */
   reconcile?: boolean;
   /** Change nothing; report what would change through `onPlan`. */
   dryRun?: boolean;
-  /** Users per page of the listing (default and most: 500). */
+  /** Objects per page of the listing (default and most: 500). */
   pageSize?: number;
   /** Refuse to delete more rows than this (default: 10 % of the rows, at least 10). */
   maxDeletes?: number;
-  /** Users applied at once (default 4). */
+  /** Objects applied at once (default 4). */
   concurrency?: number;
   /** Receives a progress line after each page and each phase. */
   onProgress?: (line: string) => void;
@@ -113,7 +163,9 @@ export async function backfill(options: BackfillOptions): Promise<BackfillSummar
   try {
     await run(options, summary);
   } catch (error) {
-    options.onProgress?.(`Stopped after ${progress(summary, options.dryRun ?? false)}`);
+    options.onProgress?.(
+      `Stopped after ${progress(summary, options.dryRun ?? false, options.kind.noun)}`,
+    );
     throw error;
   }
   return summary;
@@ -121,7 +173,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillSummar
 
 async function run(options: BackfillOptions, summary: BackfillSummary): Promise<void> {
   const {
-    clerk,
+    kind,
     store,
     dryRun = false,
     reconcile = false,
@@ -136,25 +188,28 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
   }
   /** Clerk ids seen, valid or not: overlapping pages and confirmations repeat none. */
   const seen = new Set<string>();
-  /** Clerk's updated_at (ms) of every valid user seen: what a dry run compares. */
+  /** Clerk's updated_at (ms) of every valid object seen: what a dry run compares. */
   const listed = new Map<string, number>();
+  const noun = kind.noun;
 
-  const take = async (users: unknown[]) => {
-    const events: UserEvent[] = [];
-    for (const user of users) {
-      const id = (user as { id?: unknown } | null)?.id;
+  const take = async (objects: unknown[]) => {
+    const events: StateEvent[] = [];
+    for (const object of objects) {
+      const id = (object as { id?: unknown } | null)?.id;
       if (typeof id === "string") {
         if (seen.has(id)) continue;
         seen.add(id);
       }
       summary.fetched++;
-      let event: UserEvent;
+      let event: StateEvent;
       try {
-        event = toEvent(user, now());
+        event = toEvent(kind.stateType, object, now());
       } catch (error) {
         if (!(error instanceof InvalidEventError)) throw error;
         summary.invalid++;
-        onProgress(`Skipping Clerk user ${JSON.stringify(id ?? null)}: ${error.message}`);
+        onProgress(
+          `Skipping Clerk ${noun.slice(0, -1)} ${JSON.stringify(id ?? null)}: ${error.message}`,
+        );
         continue;
       }
       listed.set(event.objectId, event.occurredAt.getTime());
@@ -163,31 +218,32 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
     if (dryRun) return;
     await forEach(events, concurrency, async (event) => {
       const { objectId, occurredAt, state } = event;
-      const id = `backfill:${objectId}:${occurredAt.getTime()}:${state.sync_format}`;
+      const format = state.sync_format === undefined ? "" : `:${state.sync_format}`;
+      const id = `backfill:${objectId}:${occurredAt.getTime()}${format}`;
       count(summary, await store.apply(id, event));
     });
   };
 
   const overlap = Math.floor(pageSize * OVERLAP_SHARE);
   for (let offset = 0;;) {
-    const users = await clerk.listUsers({ limit: pageSize, offset });
-    await take(users);
-    onProgress(progress(summary, dryRun));
-    if (users.length < pageSize) break;
+    const objects = await kind.list({ limit: pageSize, offset });
+    await take(objects);
+    onProgress(progress(summary, dryRun, noun));
+    if (objects.length < pageSize) break;
     offset += pageSize - overlap;
   }
 
   if (!dryRun && !reconcile) return;
-  const stored = await options.readStored();
+  const stored = await kind.readStored();
   const gone: string[] = [];
   if (reconcile) {
-    const absent = [...stored.keys()].filter((id) => !seen.has(id));
-    // The listing is a snapshot: a row it lacks may belong to a user created or
-    // skipped since. Only Clerk's 404 for the id itself says the user is gone.
-    for (const id of absent) {
-      const user = await clerk.getUser(id);
-      if (user === null) gone.push(id);
-      else await take([user]);
+    const absent = [...stored].filter(([id]) => !seen.has(id));
+    // The listing is a snapshot: a row it lacks may belong to an object created or
+    // skipped since. Only Clerk's 404 for the object itself says it is gone.
+    for (const [id, row] of absent) {
+      const object = await kind.confirm(id, row);
+      if (object === null) gone.push(id);
+      else await take([object]);
     }
     const maxDeletes = options.maxDeletes ?? Math.max(10, Math.floor(stored.size / 10));
     if (gone.length > maxDeletes) {
@@ -197,7 +253,7 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
   }
   if (dryRun) {
     for (const [id, updatedAt] of listed) {
-      const version = stored.get(id);
+      const version = stored.get(id)?.version;
       const action = version === undefined ? "create" : version < updatedAt ? "update" : null;
       if (action === null) summary.unchanged++;
       else {
@@ -213,7 +269,7 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
       continue;
     }
     const event: ClerkEvent = {
-      type: "user.deleted",
+      type: kind.deleteType,
       objectId: id,
       occurredAt: new Date(now()),
       state: null,
@@ -224,11 +280,11 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
   }
 }
 
-/** One line describing `summary`, for progress and the end of a run. */
-export function progress(summary: BackfillSummary, dryRun: boolean): string {
+/** One line describing `summary` of `noun`, for progress and the end of a run. */
+export function progress(summary: BackfillSummary, dryRun: boolean, noun = "users"): string {
   const { fetched, applied, stale, duplicate, deleted, invalid } = summary;
-  const parts = dryRun ? [`${fetched} users fetched`] : [
-    `${fetched} users fetched`,
+  const parts = dryRun ? [`${fetched} ${noun} fetched`] : [
+    `${fetched} ${noun} fetched`,
     `${applied} applied`,
     `${stale} stale`,
     `${duplicate} duplicate`,
@@ -239,26 +295,23 @@ export function progress(summary: BackfillSummary, dryRun: boolean): string {
 }
 
 /**
- * A user of the Clerk API as the event of its current state, validated by the
- * webhook's own parser (the API's User object is the webhook's `data`) and stamped
+ * An object of the Clerk API as the `type` event of its current state, validated by
+ * the webhook's own parser (the API's objects are the webhooks' `data`) and stamped
  * with Clerk's `updated_at`. Throws the parser's `InvalidEventError`.
  */
-function toEvent(user: unknown, now: number): UserEvent {
+function toEvent(type: string, object: unknown, now: number): StateEvent {
   // The envelope's timestamp only has to pass the envelope check: the event time is
   // taken from `data.updated_at` once the parser has validated it.
-  const event = parseClerkEvent(
-    JSON.stringify({ type: "user.updated", timestamp: now, data: user }),
-    now,
-  );
+  const event = parseClerkEvent(JSON.stringify({ type, timestamp: now, data: object }), now);
   const { objectId, state } = event;
   if (objectId === null || state === null) {
-    throw new TypeError(`Expected a user's state, got "${event.type}"`);
+    throw new TypeError(`Expected a state, got "${event.type}"`);
   }
   return { ...event, objectId, state, occurredAt: new Date(state.clerk_updated_at) };
 }
 
 function count(summary: BackfillSummary, outcome: Outcome): void {
-  if (outcome === "ignored") throw new TypeError("Unexpected outcome of a user event: ignored");
+  if (outcome === "ignored") throw new TypeError("Unexpected outcome of a state event: ignored");
   summary[outcome]++;
 }
 

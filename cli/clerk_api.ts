@@ -70,6 +70,12 @@ export interface RetryNotice {
   attempts: number;
 }
 
+/** A page of a listing. */
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
 /** Options of {@linkcode ClerkApi}. */
 export interface ClerkApiOptions extends ClerkApiConfig {
   /** Retries of one request after a 429, a 5xx or no answer (default 5). */
@@ -105,23 +111,22 @@ export class ClerkApi {
    * One page of `GET /v1/users`, oldest first (`order_by=+created_at`): users created
    * while paging land on later pages instead of shifting the ones not yet read.
    */
-  async listUsers(page: { limit: number; offset: number }): Promise<unknown[]> {
-    const query = new URLSearchParams({
-      limit: String(page.limit),
-      offset: String(page.offset),
-      order_by: "+created_at",
-    });
-    const path = `/v1/users?${query}`;
-    const response = await this.#get(path);
-    if (!response.ok) throw await refusal(path, response);
-    const users = await readJson(path, response);
-    if (!Array.isArray(users)) {
-      throw new ClerkApiError(
-        `Clerk API answered GET ${path} with JSON that is not a list`,
-        response.status,
-      );
-    }
-    return users;
+  listUsers(page: Page): Promise<unknown[]> {
+    return this.#list("/v1/users", page, (json) => json);
+  }
+
+  /** One page of `GET /v1/organizations` (`{ data, total_count }`), oldest first. */
+  listOrganizations(page: Page): Promise<unknown[]> {
+    return this.#list("/v1/organizations", page, (json) => (json as { data?: unknown })?.data);
+  }
+
+  /** One page of the instance-wide `GET /v1/organization_memberships`, oldest first. */
+  listMemberships(page: Page): Promise<unknown[]> {
+    return this.#list(
+      "/v1/organization_memberships",
+      page,
+      (json) => (json as { data?: unknown })?.data,
+    );
   }
 
   /**
@@ -129,8 +134,58 @@ export class ClerkApi {
    * `resource_not_found`. Any other 404 (a proxy, a wrong `CLERK_API_URL`) is an error,
    * never taken as "deleted".
    */
-  async getUser(id: string): Promise<unknown | null> {
-    const path = `/v1/users/${encodeURIComponent(id)}`;
+  getUser(id: string): Promise<unknown | null> {
+    return this.#find(`/v1/users/${encodeURIComponent(id)}`);
+  }
+
+  /** `GET /v1/organizations/{id}`: the organization, or null when Clerk has it no more. */
+  getOrganization(id: string): Promise<unknown | null> {
+    return this.#find(`/v1/organizations/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * Membership `id` of organization `organizationId`, or null when the organization is
+   * gone or no longer lists it (Clerk has no endpoint for one membership by id).
+   */
+  async getMembership(organizationId: string, id: string): Promise<unknown | null> {
+    if (await this.getOrganization(organizationId) === null) return null;
+    const path = `/v1/organizations/${encodeURIComponent(organizationId)}/memberships`;
+    for (let offset = 0;; offset += MAX_PAGE_SIZE) {
+      const page = await this.#list(
+        path,
+        { limit: MAX_PAGE_SIZE, offset },
+        (json) => (json as { data?: unknown })?.data,
+      );
+      const found = page.find((membership) => (membership as { id?: unknown })?.id === id);
+      if (found !== undefined) return found;
+      if (page.length < MAX_PAGE_SIZE) return null;
+    }
+  }
+
+  async #list(
+    resource: string,
+    page: Page,
+    items: (json: unknown) => unknown,
+  ): Promise<unknown[]> {
+    const query = new URLSearchParams({
+      limit: String(page.limit),
+      offset: String(page.offset),
+      order_by: "+created_at",
+    });
+    const path = `${resource}?${query}`;
+    const response = await this.#get(path);
+    if (!response.ok) throw await refusal(path, response);
+    const list = items(await readJson(path, response));
+    if (!Array.isArray(list)) {
+      throw new ClerkApiError(
+        `Clerk API answered GET ${path} with JSON that is not a list`,
+        response.status,
+      );
+    }
+    return list;
+  }
+
+  async #find(path: string): Promise<unknown | null> {
     const response = await this.#get(path);
     if (response.ok) return await readJson(path, response);
     const error = await refusal(path, response);

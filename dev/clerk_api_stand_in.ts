@@ -1,5 +1,5 @@
 /**
- * A stand-in for Clerk's Backend API in tests: the user endpoints the backfill reads.
+ * A stand-in for Clerk's Backend API in tests: the endpoints the backfill reads.
  * The real API needs a Clerk account and the internet, which tests here have neither,
  * so this module follows Clerk's documented behaviour:
  *
@@ -11,6 +11,10 @@
  *   `offset` default 0; `order_by` `created_at` or `updated_at` with an optional `+`
  *   (ascending) or `-` (descending, the default: `-created_at`).
  * - `GET /v1/users/{id}`: the User, or 404 with code `resource_not_found`.
+ * - `GET /v1/organizations`, the instance-wide `GET /v1/organization_memberships` and
+ *   `GET /v1/organizations/{id}/memberships`: `{ data, total_count }`, with the same
+ *   `limit`, `offset` and `order_by`; `GET /v1/organizations/{id}` as for users.
+ *   Organizations and memberships are the `data` of their webhooks.
  * - Faults planned by request number: a 429 with `Retry-After` (Clerk's answer to a
  *   client over its rate limit) or a 5xx, each with Clerk's error shape (the wording of
  *   those two is the stand-in's own).
@@ -18,7 +22,14 @@
  * Not reproduced: the list's filters (`email_address`, `query`, …), validation errors
  * for bad parameters, other endpoints and methods, real rate limiting.
  */
-import { userEvent, type UserState } from "./clerk_events.ts";
+import {
+  membershipEvent,
+  type MembershipState,
+  organizationEvent,
+  type OrganizationState,
+  userEvent,
+  type UserState,
+} from "./clerk_events.ts";
 
 /** An answer to put in place of a request's normal one. */
 export interface Fault {
@@ -54,8 +65,16 @@ export interface ClerkApiStandIn extends AsyncDisposable {
   url: string;
   /** Creates or replaces a user in Clerk, with Clerk's User shape; returns it. */
   put(state: UserState): Record<string, unknown>;
-  /** Deletes a user from Clerk. */
+  /** Deletes a user from Clerk, and its memberships. */
   remove(id: string): void;
+  /** Creates or replaces an organization; returns it. */
+  putOrganization(state: OrganizationState): Record<string, unknown>;
+  /** Deletes an organization, and its memberships. */
+  removeOrganization(id: string): void;
+  /** Creates or replaces a membership; returns it. */
+  putMembership(state: MembershipState): Record<string, unknown>;
+  /** Removes a member from an organization. */
+  removeMembership(id: string): void;
   /** Every request answered so far, in order. */
   requests: ServedRequest[];
 }
@@ -65,7 +84,13 @@ const ORDERS = ["created_at", "updated_at"] as const;
 /** Starts the stand-in on a free port of 127.0.0.1. */
 export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiStandIn {
   const users = new Map<string, Record<string, unknown>>();
+  const organizations = new Map<string, Record<string, unknown>>();
+  const memberships = new Map<string, Record<string, unknown>>();
   const requests: ServedRequest[] = [];
+  const organizationOf = (membership: Record<string, unknown>) =>
+    (membership.organization as { id: string }).id;
+  const userOf = (membership: Record<string, unknown>) =>
+    (membership.public_user_data as { user_id: string }).user_id;
 
   async function answer(request: Request, number: number): Promise<Response> {
     const url = new URL(request.url);
@@ -86,26 +111,52 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
       );
     }
     if (request.method !== "GET") return clerkError(405, "method_not_allowed", "Not allowed");
-    if (url.pathname === "/v1/users") return Response.json(await list(url.searchParams));
-    const match = url.pathname.match(/^\/v1\/users\/([^/]+)$/);
-    const user = match === null ? undefined : users.get(decodeURIComponent(match[1]!));
-    if (user === undefined) return clerkError(404, "resource_not_found", "not found");
-    return Response.json(user);
+    const path = url.pathname;
+    const params = url.searchParams;
+    if (path === "/v1/users") return Response.json(await list(users.values(), params, true));
+    if (path === "/v1/organizations") return listed(organizations.values(), params);
+    if (path === "/v1/organization_memberships") return listed(memberships.values(), params);
+    const members = path.match(/^\/v1\/organizations\/([^/]+)\/memberships$/);
+    if (members !== null) {
+      const id = decodeURIComponent(members[1]!);
+      if (!organizations.has(id)) return clerkError(404, "resource_not_found", "not found");
+      return listed([...memberships.values()].filter((m) => organizationOf(m) === id), params);
+    }
+    const one = path.match(/^\/v1\/(users|organizations)\/([^/]+)$/);
+    const found = one === null
+      ? undefined
+      : (one[1] === "users" ? users : organizations).get(decodeURIComponent(one[2]!));
+    if (found === undefined) return clerkError(404, "resource_not_found", "not found");
+    return Response.json(found);
   }
 
-  async function list(params: URLSearchParams): Promise<Record<string, unknown>[]> {
+  /** A listing as Clerk answers it for organizations and memberships. */
+  async function listed(
+    objects: Iterable<Record<string, unknown>>,
+    params: URLSearchParams,
+  ): Promise<Response> {
+    const all = [...objects];
+    return Response.json({ data: await list(all, params, false), total_count: all.length });
+  }
+
+  /** One page of `objects`; `onListPage` sees the pages of users. */
+  async function list(
+    objects: Iterable<Record<string, unknown>>,
+    params: URLSearchParams,
+    ofUsers: boolean,
+  ): Promise<Record<string, unknown>[]> {
     const limit = Math.min(Math.max(Number(params.get("limit") ?? 10), 1), 500);
     const offset = Math.max(Number(params.get("offset") ?? 0), 0);
     const orderBy = params.get("order_by") ?? "-created_at";
     const field = orderBy.replace(/^[+-]/, "") as typeof ORDERS[number];
     if (!ORDERS.includes(field)) throw new TypeError(`Unsupported order_by "${orderBy}"`);
     const sign = orderBy.startsWith("-") ? -1 : 1;
-    const sorted = [...users.values()].sort((a, b) =>
+    const sorted = [...objects].sort((a, b) =>
       sign * ((a[field] as number) - (b[field] as number)) ||
       String(a.id).localeCompare(String(b.id))
     );
     const page = sorted.slice(offset, offset + limit);
-    await options.onListPage?.({ offset, users: page });
+    if (ofUsers) await options.onListPage?.({ offset, users: page });
     return page;
   }
 
@@ -125,7 +176,31 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
       users.set(state.id, user);
       return user;
     },
-    remove: (id) => void users.delete(id),
+    remove(id) {
+      users.delete(id);
+      for (const [key, m] of memberships) if (userOf(m) === id) memberships.delete(key);
+    },
+    putOrganization(state) {
+      const organization = organizationEvent("organization.updated", state).data as Record<
+        string,
+        unknown
+      >;
+      organizations.set(state.id, organization);
+      return organization;
+    },
+    removeOrganization(id) {
+      organizations.delete(id);
+      for (const [key, m] of memberships) if (organizationOf(m) === id) memberships.delete(key);
+    },
+    putMembership(state) {
+      const membership = membershipEvent("organizationMembership.updated", state).data as Record<
+        string,
+        unknown
+      >;
+      memberships.set(state.id, membership);
+      return membership;
+    },
+    removeMembership: (id) => void memberships.delete(id),
     requests,
     [Symbol.asyncDispose]: () => server.shutdown(),
   };

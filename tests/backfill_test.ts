@@ -9,7 +9,7 @@ import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.t
 import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
 import { USER_SYNC_FORMAT } from "../functions/clerk-webhook/user.ts";
 import { createStoredVersionsReader } from "../cli/backfill_rows.ts";
-import { backfill } from "../cli/backfill_sync.ts";
+import { backfill, backfillKinds } from "../cli/backfill_sync.ts";
 import { ClerkApi, ClerkApiError } from "../cli/clerk_api.ts";
 import { newClerkId, userEvent, type UserState } from "../dev/clerk_events.ts";
 import { type ClerkApiStandIn, startClerkApiStandIn } from "../dev/clerk_api_stand_in.ts";
@@ -148,6 +148,9 @@ Deno.test("backfill applies every Clerk user over several pages, through a 429 a
     [page(2), 200],
     [page(4), 500],
     [page(4), 200],
+    // Then the (empty) organizations and memberships.
+    ["/v1/organizations?limit=2&offset=0&order_by=%2Bcreated_at", 200],
+    ["/v1/organization_memberships?limit=2&offset=0&order_by=%2Bcreated_at", 200],
   ]);
   const waited = clerk.requests[2]!.at - clerk.requests[1]!.at;
   assert.ok(waited >= 1000, `retried ${waited} ms after Retry-After: 1`);
@@ -273,6 +276,59 @@ Deno.test("backfill --reconcile erases a gone user's row that an app's foreign k
   }
 });
 
+Deno.test("backfill brings organizations and memberships, and --reconcile removes those Clerk no longer has", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  const tag = crypto.randomUUID().slice(0, 8);
+  const [acme, globex, gone] = [`org_acme_${tag}`, `org_globex_${tag}`, `org_gone_${tag}`];
+  const [ada, bob] = [newClerkId(), newClerkId()];
+  for (const id of [acme, globex]) clerk.putOrganization({ id, updatedAt: at(1) });
+  const member = (id: string, org: string, user: string, role = "org:member") => ({
+    id: `orgmem_${id}_${tag}`,
+    organizationId: org,
+    userId: user,
+    role,
+    updatedAt: at(2),
+  });
+  clerk.putMembership(member("ada_acme", acme, ada, "admin"));
+  clerk.putMembership(member("bob_acme", acme, bob));
+  clerk.putMembership(member("bob_globex", globex, bob));
+
+  const first = await runCli(["--page-size=2"], cliEnv(clerk, db));
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /Backfill complete: 2 organizations fetched, 2 applied/);
+  assert.match(first.stderr, /Backfill complete: 3 memberships fetched, 3 applied/);
+  const members = async () =>
+    [
+      ...await db.sql`select clerk_id, organization_id, role from public.organization_memberships
+      order by clerk_id`,
+    ].map((row) => `${row.clerk_id} ${row.organization_id} ${row.role}`);
+  assert.deepEqual(await members(), [
+    `orgmem_ada_acme_${tag} ${acme} org:admin`,
+    `orgmem_bob_acme_${tag} ${acme} org:member`,
+    `orgmem_bob_globex_${tag} ${globex} org:member`,
+  ]);
+
+  // In Clerk since: bob left acme, globex was deleted (with bob's membership), and an
+  // organization that webhooks had brought is gone too.
+  const goneState = db.sql.json({
+    name: "Gone",
+    clerk_created_at: new Date(at(0)).toISOString(),
+    clerk_updated_at: new Date(at(0)).toISOString(),
+  });
+  await db.sql`select public.apply_clerk_event('msg_gone', 'organization.created', now(),
+    ${gone}, ${goneState})`;
+  clerk.removeMembership(`orgmem_bob_acme_${tag}`);
+  clerk.removeOrganization(globex);
+  const second = await runCli(["--reconcile"], cliEnv(clerk, db));
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(await members(), [`orgmem_ada_acme_${tag} ${acme} org:admin`]);
+  const orgs = await db.sql`select clerk_id from public.organizations order by clerk_id`;
+  assert.deepEqual(orgs.map((row) => row.clerk_id), [acme]);
+  assert.match(second.stderr, /Backfill complete: 1 organizations fetched, .*, 2 deleted\n/);
+  assert.match(second.stderr, /Backfill complete: 1 memberships fetched, .*, 1 deleted\n/);
+});
+
 Deno.test("backfill --reconcile refuses to delete most rows, as when the key is another instance's", async () => {
   await using db = await scratchDatabase();
   await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
@@ -386,9 +442,11 @@ Deno.test("backfill() gives up on a lasting 5xx with a clear error, keeping the 
   try {
     await assert.rejects(
       backfill({
-        clerk: new ClerkApi({ secretKey: SECRET_KEY, apiUrl: clerk.url, retries: 2, backoffMs: 5 }),
+        kind: backfillKinds(
+          new ClerkApi({ secretKey: SECRET_KEY, apiUrl: clerk.url, retries: 2, backoffMs: 5 }),
+          (table) => createStoredVersionsReader({ transport: "postgres", url: db.url }, table),
+        ).users,
         store,
-        readStored: createStoredVersionsReader({ transport: "postgres", url: db.url }),
         pageSize: 2,
         onProgress: (line) => progress.push(line),
       }),
@@ -424,9 +482,11 @@ Deno.test("backfill() skips nobody when users are deleted in Clerk while it page
   const store = createPostgresStore(db.url);
   try {
     await backfill({
-      clerk: new ClerkApi({ secretKey: SECRET_KEY, apiUrl: clerk.url }),
+      kind: backfillKinds(
+        new ClerkApi({ secretKey: SECRET_KEY, apiUrl: clerk.url }),
+        (table) => createStoredVersionsReader({ transport: "postgres", url: db.url }, table),
+      ).users,
       store,
-      readStored: createStoredVersionsReader({ transport: "postgres", url: db.url }),
       pageSize: 10,
     });
   } finally {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { createStoredVersionsReader } from "../cli/backfill_rows.ts";
-import { backfill } from "../cli/backfill_sync.ts";
+import { backfill, backfillKinds } from "../cli/backfill_sync.ts";
 import { ClerkApi } from "../cli/clerk_api.ts";
 import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
 import { userEvent } from "../dev/clerk_events.ts";
@@ -163,9 +163,11 @@ Deno.test("supabase db push upgrades a first-release database: rows, ledger and 
         updatedAt: T + 1_000,
       });
       const summary = await backfill({
-        clerk: new ClerkApi({ secretKey: SECRET_KEY, apiUrl: clerk.url }),
+        kind: backfillKinds(
+          new ClerkApi({ secretKey: SECRET_KEY, apiUrl: clerk.url }),
+          (table) => createStoredVersionsReader({ transport: "postgres", url }, table),
+        ).users,
         store,
-        readStored: createStoredVersionsReader({ transport: "postgres", url }),
       });
       assert.equal(summary.applied, 1);
       const [filled] = await sql`
