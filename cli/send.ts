@@ -5,7 +5,14 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parseWebhookSecrets } from "../functions/clerk-webhook/verify.ts";
-import { deletedEvent, SAMPLE_USER, userEvent } from "../dev/clerk_events.ts";
+import {
+  deletedEvent,
+  membershipEvent,
+  organizationDeletedEvent,
+  organizationEvent,
+  SAMPLE_USER,
+  userEvent,
+} from "../dev/clerk_events.ts";
 import {
   configuredSecretVariable,
   DEFAULT_PORT,
@@ -14,18 +21,27 @@ import {
 } from "./local_dev.ts";
 import { deliver, newSvixId } from "../dev/webhooks.ts";
 
+const DEFAULT_ORG = "org_example";
+
 const USAGE = `Usage: npm run send -- <event>... [options]
 
 Signs each event with svix and posts it to the running function (npm start).
 
-  <event>             user.created, user.updated, user.deleted, or the path of a JSON
-                      payload, sent as it is. Several events go in the order given,
-                      one second apart in Clerk's timestamps.
+  <event>             user.created, user.updated, user.deleted, organization.created,
+                      organization.updated, organization.deleted,
+                      organizationMembership.created, .updated, .deleted, or the path
+                      of a JSON payload, sent as it is. Several events go in the order
+                      given, one second apart in Clerk's timestamps.
   --id <user_…>       Clerk user id           (default: ${SAMPLE_USER.id})
   --email <address>   primary email, "" for none (default: ${SAMPLE_USER.email} for
                       the sample user, else <id>@example.com)
   --first-name <name> first name, "" for none (default: ${SAMPLE_USER.firstName})
   --last-name <name>  last name, "" for none  (default: ${SAMPLE_USER.lastName})
+  --org <org_…>       Clerk organization id   (default: ${DEFAULT_ORG})
+  --name <name>       organization name       (default: Org <org id>)
+  --slug <slug>       organization slug, "" for none (default: from the org id)
+  --role <role>       member's role, org:admin or org:member (default: org:member);
+                      a membership joins --id to --org, with id orgmem_<org>_<user>
   --url <url>         the function (default: the running npm start, else
                       http://localhost:${DEFAULT_PORT})
   --repeat <n>        send each delivery n times with the same svix-id, as Svix retries
@@ -37,7 +53,18 @@ differ from the defaults.
 The secret is CLERK_WEBHOOK_SECRET (or CLERK_WEBHOOK_SIGNING_SECRET) if set, else the
 development secret that npm start keeps in .data/webhook_secret.`;
 
-const USER_TYPES = ["user.created", "user.updated", "user.deleted"] as const;
+const TYPES = [
+  "user.created",
+  "user.updated",
+  "user.deleted",
+  "organization.created",
+  "organization.updated",
+  "organization.deleted",
+  "organizationMembership.created",
+  "organizationMembership.updated",
+  "organizationMembership.deleted",
+] as const;
+type EventType = typeof TYPES[number];
 
 /** One signed message: sent once, or several times with --repeat. */
 interface Delivery {
@@ -62,6 +89,10 @@ function parse(args: string[]) {
         email: { type: "string" },
         "first-name": { type: "string" },
         "last-name": { type: "string" },
+        org: { type: "string" },
+        name: { type: "string" },
+        slug: { type: "string" },
+        role: { type: "string" },
         url: { type: "string" },
         repeat: { type: "string", default: "1" },
         shuffle: { type: "boolean", default: false },
@@ -80,7 +111,7 @@ const nullable = (value: string) => value === "" ? null : value;
 
 async function buildDelivery(event: string, at: number, options: Options): Promise<Delivery> {
   const svixId = newSvixId();
-  if (!(USER_TYPES as readonly string[]).includes(event)) {
+  if (!(TYPES as readonly string[]).includes(event)) {
     // npm runs scripts in the project root, and says in INIT_CWD where it was run.
     const path = resolve(Deno.env.get("INIT_CWD") ?? ".", event);
     let body: string;
@@ -88,7 +119,7 @@ async function buildDelivery(event: string, at: number, options: Options): Promi
       body = await Deno.readTextFile(path);
     } catch (error) {
       throw new UsageError(
-        `"${event}" is neither ${USER_TYPES.join(", ")} nor a readable file: ${
+        `"${event}" is neither an event type (${TYPES.join(", ")}) nor a readable file: ${
           (error as Error).message
         }`,
       );
@@ -106,20 +137,62 @@ async function buildDelivery(event: string, at: number, options: Options): Promi
       body,
     };
   }
+  const [clerkId, payload] = eventPayload(event as EventType, at, options);
+  return { type: event, clerkId, svixId, body: JSON.stringify(payload) };
+}
+
+/** The Clerk id and payload of `type`, stamped `at`, from the options. */
+function eventPayload(
+  type: EventType,
+  at: number,
+  options: Options,
+): [string, Record<string, unknown>] {
   const id = options.id ?? SAMPLE_USER.id;
-  const payload = event === "user.deleted" ? deletedEvent(id, at) : userEvent(
-    event as "user.created" | "user.updated",
-    {
-      id,
-      email: nullable(
-        options.email ?? (id === SAMPLE_USER.id ? SAMPLE_USER.email : `${id}@example.com`),
-      ),
-      firstName: nullable(options["first-name"] ?? SAMPLE_USER.firstName),
-      lastName: nullable(options["last-name"] ?? SAMPLE_USER.lastName),
-      updatedAt: at,
-    },
-  );
-  return { type: event, clerkId: id, svixId, body: JSON.stringify(payload) };
+  const org = options.org ?? DEFAULT_ORG;
+  switch (type) {
+    case "user.deleted":
+      return [id, deletedEvent(id, at)];
+    case "user.created":
+    case "user.updated":
+      return [
+        id,
+        userEvent(type, {
+          id,
+          email: nullable(
+            options.email ?? (id === SAMPLE_USER.id ? SAMPLE_USER.email : `${id}@example.com`),
+          ),
+          firstName: nullable(options["first-name"] ?? SAMPLE_USER.firstName),
+          lastName: nullable(options["last-name"] ?? SAMPLE_USER.lastName),
+          updatedAt: at,
+        }),
+      ];
+    case "organization.deleted":
+      return [org, organizationDeletedEvent(org, at)];
+    case "organization.created":
+    case "organization.updated":
+      return [
+        org,
+        organizationEvent(type, {
+          id: org,
+          ...(options.name === undefined ? {} : { name: options.name }),
+          ...(options.slug === undefined ? {} : { slug: nullable(options.slug) }),
+          updatedAt: at,
+        }),
+      ];
+    default: {
+      const membership = `orgmem_${org.replace(/^org_/, "")}_${id.replace(/^user_/, "")}`;
+      return [
+        membership,
+        membershipEvent(type, {
+          id: membership,
+          organizationId: org,
+          userId: id,
+          role: options.role ?? "org:member",
+          updatedAt: at,
+        }),
+      ];
+    }
+  }
 }
 
 /** The configured secret (the first, if several), else the development secret. */

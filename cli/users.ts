@@ -1,6 +1,6 @@
 /**
- * `npm run users [--json]`: lists public.users, since Supabase Studio is not there
- * locally. Reads `DATABASE_URL` if set; else the embedded database, through the socket
+ * `npm run users [--json] [--orgs]`: lists public.users (or, with `--orgs`, the
+ * organizations with their members), since Supabase Studio is not there locally. Reads `DATABASE_URL` if set; else the embedded database, through the socket
  * of the running `npm start` (PGlite is one process's), or directly from `.data/pglite`
  * when `npm start` is not running.
  */
@@ -9,27 +9,47 @@ import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { displayPath, PGLITE_DIR, readRunningServer } from "./local_dev.ts";
 
-const QUERY = `select id, clerk_id, email, first_name, last_name, image_url, clerk_created_at,
-  clerk_updated_at, clerk_event_at, svix_id, created_at, updated_at
-from public.users
-order by created_at, clerk_id`;
+/** What is listed: its query, and the columns of the table view (`--json` gives them all). */
+interface Listing {
+  title: string;
+  query: string;
+  columns: string[];
+}
 
-/** The columns of the table view; `--json` gives them all. */
-const TABLE_COLUMNS = ["clerk_id", "email", "first_name", "last_name", "clerk_updated_at"];
+const USERS: Listing = {
+  title: "public.users",
+  query: `select id, clerk_id, email, first_name, last_name, image_url, username, phone_number,
+  email_verified, external_id, public_metadata, unsafe_metadata, banned, locked, last_sign_in_at,
+  deleted_at, clerk_created_at, clerk_updated_at, clerk_event_at, svix_id, created_at, updated_at
+from public.users
+order by created_at, clerk_id`,
+  columns: ["clerk_id", "email", "first_name", "last_name", "clerk_updated_at"],
+};
+
+const ORGANIZATIONS: Listing = {
+  title: "public.organizations with their members",
+  query: `select o.clerk_id, o.name, o.slug, o.clerk_updated_at,
+  coalesce(string_agg(m.user_id || ' (' || m.role || ')', ', ' order by m.user_id), '') as members
+from public.organizations o
+left join public.organization_memberships m on m.organization_id = o.clerk_id
+group by o.clerk_id, o.name, o.slug, o.clerk_updated_at, o.created_at
+order by o.created_at, o.clerk_id`,
+  columns: ["clerk_id", "name", "slug", "members"],
+};
 
 type Row = Record<string, unknown>;
 
-/** Runs QUERY with postgres.js, as one simple-protocol message (see embedded_database.ts). */
-async function readOverSocket(url: string): Promise<Row[]> {
+/** Runs `query` with postgres.js, as one simple-protocol message (see embedded_database.ts). */
+async function readOverSocket(url: string, query: string): Promise<Row[]> {
   const sql = postgres(url, { max: 1, fetch_types: false, onnotice: () => {} });
   try {
-    return [...await sql.unsafe(QUERY).simple()];
+    return [...await sql.unsafe(query).simple()];
   } finally {
     await sql.end();
   }
 }
 
-async function readDirectly(): Promise<Row[]> {
+async function readDirectly(query: string): Promise<Row[]> {
   try {
     await Deno.stat(new URL("PG_VERSION", PGLITE_DIR));
   } catch {
@@ -41,19 +61,19 @@ async function readDirectly(): Promise<Row[]> {
   }
   const db = await PGlite.create(fileURLToPath(PGLITE_DIR));
   try {
-    return (await db.query<Row>(QUERY)).rows;
+    return (await db.query<Row>(query)).rows;
   } finally {
     await db.close();
   }
 }
 
-/** The rows, and where they were read from. */
-async function readUsers(): Promise<{ rows: Row[]; source: string }> {
+/** The rows of `query`, and where they were read from. */
+async function readRows(query: string): Promise<{ rows: Row[]; source: string }> {
   const databaseUrl = Deno.env.get("DATABASE_URL")?.trim();
   if (databaseUrl) {
     const { protocol, host, pathname } = new URL(databaseUrl);
     return {
-      rows: await readOverSocket(databaseUrl),
+      rows: await readOverSocket(databaseUrl, query),
       source: `DATABASE_URL (${protocol}//${host}${pathname})`,
     };
   }
@@ -61,7 +81,7 @@ async function readUsers(): Promise<{ rows: Row[]; source: string }> {
   if (running?.databaseUrl !== undefined) {
     try {
       return {
-        rows: await readOverSocket(running.databaseUrl),
+        rows: await readOverSocket(running.databaseUrl, query),
         source: `the embedded database, through npm start (pid ${running.pid})`,
       };
     } catch (error) {
@@ -70,7 +90,7 @@ async function readUsers(): Promise<{ rows: Row[]; source: string }> {
     }
   }
   return {
-    rows: await readDirectly(),
+    rows: await readDirectly(query),
     source: `the embedded database in ${displayPath(PGLITE_DIR)}`,
   };
 }
@@ -81,15 +101,15 @@ function cell(value: unknown): string {
 }
 
 /** The rows as psql prints them. */
-function table(rows: Row[]): string {
-  const cells = rows.map((row) => TABLE_COLUMNS.map((column) => cell(row[column])));
-  const widths = TABLE_COLUMNS.map((column, index) =>
+function table(rows: Row[], columns: string[]): string {
+  const cells = rows.map((row) => columns.map((column) => cell(row[column])));
+  const widths = columns.map((column, index) =>
     Math.max(column.length, ...cells.map((line) => line[index]!.length))
   );
   const line = (values: string[]) =>
     values.map((value, index) => value.padEnd(widths[index]!)).join(" | ").trimEnd();
   return [
-    line(TABLE_COLUMNS),
+    line(columns),
     widths.map((width) => "-".repeat(width)).join("-+-"),
     ...cells.map(line),
     `(${rows.length} ${rows.length === 1 ? "row" : "rows"})`,
@@ -97,14 +117,19 @@ function table(rows: Row[]): string {
 }
 
 const json = Deno.args.includes("--json");
-const unknown = Deno.args.filter((arg) => arg !== "--json");
+const listing = Deno.args.includes("--orgs") ? ORGANIZATIONS : USERS;
+const unknown = Deno.args.filter((arg) => arg !== "--json" && arg !== "--orgs");
 if (unknown.length > 0) {
-  console.error(`Unknown argument "${unknown[0]}"\n\nUsage: npm run users [-- --json]`);
+  console.error(`Unknown argument "${unknown[0]}"\n\nUsage: npm run users [-- --json] [--orgs]`);
   Deno.exit(2);
 }
 try {
-  const { rows, source } = await readUsers();
-  console.log(json ? JSON.stringify(rows, null, 2) : `public.users in ${source}:\n${table(rows)}`);
+  const { rows, source } = await readRows(listing.query);
+  console.log(
+    json
+      ? JSON.stringify(rows, null, 2)
+      : `${listing.title} in ${source}:\n${table(rows, listing.columns)}`,
+  );
 } catch (error) {
   console.error((error as Error).message);
   Deno.exit(1);

@@ -252,6 +252,40 @@ Deno.test("npm start with nothing configured syncs into an embedded database tha
     assert.equal(row(await users(project), "user_ada"), undefined);
   });
 
+  await t.step(
+    "organization and membership events sync, and npm run users --orgs lists them",
+    async () => {
+      const sent = await send(project, [
+        "organization.created",
+        "organizationMembership.created",
+        "--org",
+        "org_acme",
+        "--slug",
+        "acme",
+        "--id",
+        "user_bob",
+        "--role",
+        "org:admin",
+      ]);
+      assert.deepEqual(
+        sent.map(({ type, clerkId, outcome }) => [type, clerkId, outcome]),
+        [
+          ["organization.created", "org_acme", "applied"],
+          ["organizationMembership.created", "orgmem_acme_bob", "applied"],
+        ],
+      );
+      const organizations = JSON.parse(await npmRun(project, "users", ["--json", "--orgs"]));
+      assert.deepEqual(
+        organizations.map(({ clerk_id, slug, members }: Record<string, unknown>) => [
+          clerk_id,
+          slug,
+          members,
+        ]),
+        [["org_acme", "acme", "user_bob (org:admin)"]],
+      );
+    },
+  );
+
   await t.step("a JSON payload file is signed and sent as it is", async () => {
     const sent = await send(project, ["fixtures/clerk/user.created.docs-sample.json"]);
     assert.deepEqual(
