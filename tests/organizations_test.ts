@@ -12,27 +12,11 @@ import {
   organizationEvent,
   userEvent,
 } from "../dev/clerk_events.ts";
-import { type ScratchDatabase, scratchDatabase } from "../dev/database.ts";
-import { deliver, newSecret } from "../dev/webhooks.ts";
-import { openTransport, serveHandler, type Transport, TRANSPORTS } from "./support/transports.ts";
+import type { ScratchDatabase } from "../dev/database.ts";
+import { TRANSPORTS, withHandler } from "./support/transports.ts";
 
 const EXAMPLES = new URL("../fixtures/clerk/openapi-examples/", import.meta.url);
 const T = Date.now() - 60 * 60 * 1000;
-
-/** The handler writing through `transport` into a fresh database; `fn` gets both. */
-async function withHandler(
-  transport: Transport,
-  fn: (db: ScratchDatabase, send: (payload: unknown) => Promise<unknown>) => Promise<void>,
-): Promise<void> {
-  await using db = await scratchDatabase();
-  await using store = await openTransport(transport, db.url);
-  const secret = newSecret();
-  await using server = serveHandler(store, secret);
-  await fn(db, async (payload) => {
-    const { status, body } = await deliver(server.url, payload, { secret });
-    return status === 200 ? body.outcome : `HTTP ${status}: ${JSON.stringify(body)}`;
-  });
-}
 
 const id = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
 

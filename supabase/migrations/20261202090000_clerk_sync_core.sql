@@ -129,6 +129,27 @@ $$;
 comment on function clerk_sync.is_newer(timestamptz, timestamptz, text, timestamptz, timestamptz, text) is
   'The order of Clerk states: Clerk''s updated_at, then the envelope timestamp, then the svix-id in byte order. Whether the first version is newer than the second.';
 
+create function clerk_sync.tombstone(
+  p_entity text,
+  p_clerk_id text,
+  p_deleted_at timestamptz,
+  p_svix_id text
+)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  insert into clerk_sync.tombstones (entity, clerk_id, deleted_at, svix_id)
+  values (p_entity, p_clerk_id, p_deleted_at, p_svix_id)
+  on conflict (entity, clerk_id) do nothing;
+  return found;
+end;
+$$;
+
+comment on function clerk_sync.tombstone(text, text, timestamptz, text) is
+  'Writes the tombstone of a deleted object; false when it had one (the delete is then stale).';
+
 -- ---------------------------------------------------------------- users
 
 create function clerk_sync.remove_user(p_clerk_id text, p_event_at timestamptz, p_svix_id text)
@@ -190,10 +211,7 @@ declare
 begin
   if p_event_type = 'user.deleted' then
     perform pg_advisory_xact_lock(v_user_lock, hashtext(p_clerk_id));
-    insert into clerk_sync.tombstones (entity, clerk_id, deleted_at, svix_id)
-    values ('user', p_clerk_id, p_event_at, p_svix_id)
-    on conflict (entity, clerk_id) do nothing;
-    if not found then
+    if not clerk_sync.tombstone('user', p_clerk_id, p_event_at, p_svix_id) then
       return 'stale';
     end if;
     perform clerk_sync.remove_user(p_clerk_id, p_event_at, p_svix_id);

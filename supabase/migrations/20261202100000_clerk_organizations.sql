@@ -150,10 +150,7 @@ declare
 begin
   if p_event_type = 'organization.deleted' then
     perform pg_advisory_xact_lock(v_org_lock, hashtext(p_clerk_id));
-    insert into clerk_sync.tombstones (entity, clerk_id, deleted_at, svix_id)
-    values ('organization', p_clerk_id, p_event_at, p_svix_id)
-    on conflict (entity, clerk_id) do nothing;
-    if not found then
+    if not clerk_sync.tombstone('organization', p_clerk_id, p_event_at, p_svix_id) then
       return 'stale';
     end if;
     -- Its memberships go with it, each tombstoned: a late event of one is stale.
@@ -291,10 +288,7 @@ declare
 begin
   if p_event_type = 'organizationMembership.deleted' then
     perform pg_advisory_xact_lock(v_membership_lock, hashtext(p_clerk_id));
-    insert into clerk_sync.tombstones (entity, clerk_id, deleted_at, svix_id)
-    values ('membership', p_clerk_id, p_event_at, p_svix_id)
-    on conflict (entity, clerk_id) do nothing;
-    if not found then
+    if not clerk_sync.tombstone('membership', p_clerk_id, p_event_at, p_svix_id) then
       return 'stale';
     end if;
     delete from public.organization_memberships where clerk_id = p_clerk_id;

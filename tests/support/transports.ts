@@ -15,6 +15,8 @@ import {
 } from "../../dev/function_process.ts";
 import { startPostgrestStandIn } from "../../dev/postgrest_stand_in.ts";
 import { type LocalServer, serveLocally } from "./server.ts";
+import { type ScratchDatabase, scratchDatabase } from "../../dev/database.ts";
+import { deliver, newSecret } from "../../dev/webhooks.ts";
 
 /** Which way the writes go. */
 export type Transport = "direct" | "supabase";
@@ -62,6 +64,25 @@ export function serveHandler(
   log: (entry: LogEntry) => void = () => {},
 ): LocalServer {
   return serveLocally(createHandler({ verifier: new WebhookVerifier([secret]), store, log }));
+}
+
+/**
+ * Runs `fn` with a fresh scratch database and the handler writing into it through
+ * `transport`; `send` signs and posts a payload and answers its outcome, or
+ * `HTTP <status>: <body>` when it was not a 200.
+ */
+export async function withHandler(
+  transport: Transport,
+  fn: (db: ScratchDatabase, send: (payload: unknown) => Promise<unknown>) => Promise<void>,
+): Promise<void> {
+  await using db = await scratchDatabase();
+  await using store = await openTransport(transport, db.url);
+  const secret = newSecret();
+  await using server = serveHandler(store, secret);
+  await fn(db, async (payload) => {
+    const { status, body } = await deliver(server.url, payload, { secret });
+    return status === 200 ? body.outcome : `HTTP ${status}: ${JSON.stringify(body)}`;
+  });
 }
 
 /**
