@@ -109,25 +109,14 @@ using ((select auth.jwt()) ->> 'sub' = clerk_id);
 
 -- ---------------------------------------------------------------- ordering
 
-create function clerk_sync.is_newer(
-  p_updated_at timestamptz,
-  p_event_at timestamptz,
-  p_svix_id text,
-  p_than_updated_at timestamptz,
-  p_than_event_at timestamptz,
-  p_than_svix_id text
-)
-returns boolean
-language sql
-immutable
-set search_path = ''
-as $$
-  select (p_updated_at, p_event_at, p_svix_id collate "C")
-    > (p_than_updated_at, p_than_event_at, p_than_svix_id collate "C");
-$$;
+create type clerk_sync.version as (
+  clerk_updated_at timestamptz,
+  clerk_event_at timestamptz,
+  svix_id text collate "C"
+);
 
-comment on function clerk_sync.is_newer(timestamptz, timestamptz, text, timestamptz, timestamptz, text) is
-  'The order of Clerk states: Clerk''s updated_at, then the envelope timestamp, then the svix-id in byte order. Whether the first version is newer than the second.';
+comment on type clerk_sync.version is
+  'The order of Clerk states, the one comparison every apply function uses: Clerk''s updated_at, then the envelope timestamp, then the svix-id in byte order. Compare row(…)::clerk_sync.version values with > (a native comparison, unlike a function call with its own search_path).';
 
 create function clerk_sync.tombstone(
   p_entity text,
@@ -249,9 +238,8 @@ begin
   v_row.clerk_id := p_clerk_id;
   v_row.deleted_at := null;
   if v_stored.clerk_id is null
-    or clerk_sync.is_newer(
-      v_updated_at, p_event_at, p_svix_id,
-      v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)
+    or row(v_updated_at, p_event_at, p_svix_id)::clerk_sync.version
+        > row(v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)::clerk_sync.version
   then
     v_row.clerk_event_at := p_event_at;
     v_row.svix_id := p_svix_id;
@@ -271,9 +259,8 @@ begin
     update public.users u set email = null
     where u.clerk_id = v_holder
       and lower(u.email) = lower(v_email)
-      and clerk_sync.is_newer(
-        v_row.clerk_updated_at, v_row.clerk_event_at, v_row.svix_id,
-        u.clerk_updated_at, u.clerk_event_at, u.svix_id);
+      and row(v_row.clerk_updated_at, v_row.clerk_event_at, v_row.svix_id)::clerk_sync.version
+        > row(u.clerk_updated_at, u.clerk_event_at, u.svix_id)::clerk_sync.version;
     if exists (
       select 1 from public.users u
       where lower(u.email) = lower(v_email) and u.clerk_id <> p_clerk_id

@@ -201,9 +201,10 @@ begin
     return 'stale';
   end if;
   select * into v_stored from public.organizations o where o.clerk_id = p_clerk_id;
-  if v_stored.clerk_id is not null and not clerk_sync.is_newer(
-    v_updated_at, p_event_at, p_svix_id,
-    v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)
+  if v_stored.clerk_id is not null and not (
+    row(v_updated_at, p_event_at, p_svix_id)::clerk_sync.version
+      > row(v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)::clerk_sync.version
+  )
   then
     return 'stale';
   end if;
@@ -219,9 +220,8 @@ begin
     -- The slug belongs to the newer of the two states (the holder re-checked under its lock).
     update public.organizations o set slug = null
     where o.clerk_id = v_holder and o.slug = v_slug
-      and clerk_sync.is_newer(
-        v_row.clerk_updated_at, v_row.clerk_event_at, v_row.svix_id,
-        o.clerk_updated_at, o.clerk_event_at, o.svix_id);
+      and row(v_row.clerk_updated_at, v_row.clerk_event_at, v_row.svix_id)::clerk_sync.version
+        > row(o.clerk_updated_at, o.clerk_event_at, o.svix_id)::clerk_sync.version;
     if exists (
       select 1 from public.organizations o where o.slug = v_slug and o.clerk_id <> p_clerk_id
     ) then
@@ -321,9 +321,10 @@ begin
     return 'stale';
   end if;
   select * into v_stored from public.organization_memberships m where m.clerk_id = p_clerk_id;
-  if v_stored.clerk_id is not null and not clerk_sync.is_newer(
-    v_updated_at, p_event_at, p_svix_id,
-    v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)
+  if v_stored.clerk_id is not null and not (
+    row(v_updated_at, p_event_at, p_svix_id)::clerk_sync.version
+      > row(v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)::clerk_sync.version
+  )
   then
     return 'stale';
   end if;
@@ -340,9 +341,8 @@ begin
     -- was removed (its delete may still be on its way). The newer state keeps the pair.
     delete from public.organization_memberships m
     where m.clerk_id = v_holder
-      and clerk_sync.is_newer(
-        v_row.clerk_updated_at, v_row.clerk_event_at, v_row.svix_id,
-        m.clerk_updated_at, m.clerk_event_at, m.svix_id);
+      and row(v_row.clerk_updated_at, v_row.clerk_event_at, v_row.svix_id)::clerk_sync.version
+        > row(m.clerk_updated_at, m.clerk_event_at, m.svix_id)::clerk_sync.version;
     if not found then
       return 'stale';
     end if;
