@@ -121,7 +121,7 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const store = openStore(database);
+  const store = await openStore(database);
   console.error(
     `${args.dryRun ? "Dry run against" : "Backfilling"} ${describeDatabase(database)}` +
       `${args.reconcile ? ", with reconcile" : ""}`,

@@ -58,8 +58,13 @@ function readLocalConfig(dev: DevSecret | undefined, embedded: EmbeddedDatabase 
   });
 }
 
-function createStore(config: Config, embedded: EmbeddedDatabase | undefined): SyncStore {
-  return embedded === undefined ? openStore(config.database) : createPGliteStore(embedded.db);
+function createStore(
+  config: Config,
+  embedded: EmbeddedDatabase | undefined,
+): Promise<SyncStore> {
+  return embedded === undefined
+    ? openStore(config.database)
+    : Promise.resolve(createPGliteStore(embedded.db));
 }
 
 /** Where the writes go, for the banner; never credentials. */
@@ -115,7 +120,7 @@ function listen(port: number, handler: Deno.ServeHandler): Deno.HttpServer {
 /** Serves the function on the configured transport, and records where. */
 async function serve(dev: DevSecret | undefined, embedded: EmbeddedDatabase | undefined) {
   const config = readLocalConfig(dev, embedded);
-  const store = createStore(config, embedded);
+  const store = await createStore(config, embedded);
   const port = config.port ?? DEFAULT_PORT;
   const functionUrl = `http://localhost:${port}`;
   const verifier = new WebhookVerifier(config.secrets);

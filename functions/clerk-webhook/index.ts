@@ -9,13 +9,13 @@ import { WebhookVerifier } from "./verify.ts";
 
 const env = (name: string) => Deno.env.get(name);
 
-function createServerHandler(): {
+async function createServerHandler(): Promise<{
   handler: (request: Request) => Promise<Response>;
   port?: number;
-} {
+}> {
   try {
     const config = readConfig(env);
-    const store = openStore(config.database);
+    const store = await openStore(config.database);
     const handler = createHandler({ verifier: new WebhookVerifier(config.secrets), store });
     return config.port === undefined ? { handler } : { handler, port: config.port };
   } catch (error) {
@@ -27,5 +27,5 @@ function createServerHandler(): {
   }
 }
 
-const { handler, port } = createServerHandler();
+const { handler, port } = await createServerHandler();
 Deno.serve(port === undefined ? {} : { port }, handler);

@@ -1,12 +1,17 @@
-/** Opening the transport a configuration names. */
+/**
+ * Opening the transport a configuration names, loading only its module: postgres.js or
+ * supabase-js, not both, at start-up. The imports are string literals, which
+ * `supabase functions deploy` bundles (it collects quoted import specifiers).
+ */
 import type { DatabaseConfig } from "./config.ts";
-import { createPostgresStore } from "./postgres_store.ts";
 import type { SyncStore } from "./store.ts";
-import { createSupabaseStore } from "./supabase_store.ts";
 
 /** The direct PostgreSQL pool for `DATABASE_URL`, else the Supabase client. */
-export function openStore(database: DatabaseConfig): SyncStore {
-  return database.transport === "postgres"
-    ? createPostgresStore(database.url)
-    : createSupabaseStore(database.url, database.key);
+export async function openStore(database: DatabaseConfig): Promise<SyncStore> {
+  if (database.transport === "postgres") {
+    const { createPostgresStore } = await import("./postgres_store.ts");
+    return createPostgresStore(database.url);
+  }
+  const { createSupabaseStore } = await import("./supabase_store.ts");
+  return createSupabaseStore(database.url, database.key);
 }
