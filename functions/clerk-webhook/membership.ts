@@ -8,11 +8,11 @@ import { z } from "zod";
 import type { Entity, EntityState } from "./entity.ts";
 import {
   clerkId,
+  commonState,
   epoch,
   jsonObject,
-  notLaterThan,
   optionalText,
-  parse,
+  parseData,
   storableText,
 } from "./schema.ts";
 
@@ -42,11 +42,7 @@ export const MEMBERSHIP: Entity = {
   stateTypes: ["organizationMembership.created", "organizationMembership.updated"],
   deleteType: "organizationMembership.deleted",
   parseState(json, now) {
-    const membership = parse(z.object({ data }), { data: json }).data;
-    notLaterThan(now, {
-      "data.created_at": membership.created_at,
-      "data.updated_at": membership.updated_at,
-    });
+    const membership = parseData(data, json, now);
     const state: EntityState = {
       organization_id: membership.organization.id,
       user_id: membership.public_user_data.user_id,
@@ -54,12 +50,8 @@ export const MEMBERSHIP: Entity = {
       role_name: membership.role_name,
       permissions: membership.permissions ?? [],
       public_metadata: membership.public_metadata,
-      clerk_created_at: membership.created_at.toISOString(),
-      clerk_updated_at: membership.updated_at.toISOString(),
+      ...commonState(membership),
     };
-    if (membership.private_metadata !== undefined) {
-      state.private_metadata = membership.private_metadata;
-    }
     return { id: membership.id, state };
   },
 };

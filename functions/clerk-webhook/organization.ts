@@ -7,11 +7,11 @@ import { z } from "zod";
 import type { Entity, EntityState } from "./entity.ts";
 import {
   clerkId,
+  commonState,
   epoch,
   jsonObject,
-  notLaterThan,
   optionalText,
-  parse,
+  parseData,
   storableText,
 } from "./schema.ts";
 
@@ -33,8 +33,7 @@ export const ORGANIZATION: Entity = {
   stateTypes: ["organization.created", "organization.updated"],
   deleteType: "organization.deleted",
   parseState(json, now) {
-    const org = parse(z.object({ data }), { data: json }).data;
-    notLaterThan(now, { "data.created_at": org.created_at, "data.updated_at": org.updated_at });
+    const org = parseData(data, json, now);
     const state: EntityState = {
       name: org.name,
       slug: org.slug ?? null,
@@ -42,10 +41,8 @@ export const ORGANIZATION: Entity = {
       public_metadata: org.public_metadata,
       max_allowed_memberships: org.max_allowed_memberships ?? null,
       created_by: org.created_by,
-      clerk_created_at: org.created_at.toISOString(),
-      clerk_updated_at: org.updated_at.toISOString(),
+      ...commonState(org),
     };
-    if (org.private_metadata !== undefined) state.private_metadata = org.private_metadata;
     return { id: org.id, state };
   },
 };

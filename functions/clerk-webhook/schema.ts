@@ -74,3 +74,41 @@ export function notLaterThan(now: number, times: Record<string, Date>): void {
     }
   }
 }
+
+/** What every synced object carries: Clerk's timestamps, which order its states. */
+interface Timestamped {
+  created_at: Date;
+  updated_at: Date;
+}
+
+/**
+ * Validates the `data` of an event against an entity's `schema` (paths named
+ * `data.…`), refusing `created_at` and `updated_at` later than `now`.
+ */
+export function parseData<T extends Timestamped>(
+  schema: z.ZodType<T>,
+  json: unknown,
+  now: number,
+): T {
+  const data = parse(z.object({ data: schema }), { data: json }).data;
+  notLaterThan(now, { "data.created_at": data.created_at, "data.updated_at": data.updated_at });
+  return data;
+}
+
+/**
+ * The state columns every entity shares: Clerk's timestamps, and `private_metadata`
+ * only when the event carries it (absent, the stored one stays; Clerk's null is {}).
+ */
+export function commonState(
+  data: Timestamped & { private_metadata?: Record<string, unknown> | undefined },
+): {
+  clerk_created_at: string;
+  clerk_updated_at: string;
+  private_metadata?: Record<string, unknown>;
+} {
+  return {
+    clerk_created_at: data.created_at.toISOString(),
+    clerk_updated_at: data.updated_at.toISOString(),
+    ...(data.private_metadata === undefined ? {} : { private_metadata: data.private_metadata }),
+  };
+}

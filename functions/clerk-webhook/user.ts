@@ -7,11 +7,11 @@ import { z } from "zod";
 import type { Entity, EntityState } from "./entity.ts";
 import {
   clerkId,
+  commonState,
   epoch,
   jsonObject,
-  notLaterThan,
   optionalText,
-  parse,
+  parseData,
   storableText,
 } from "./schema.ts";
 
@@ -52,8 +52,7 @@ export const USER: Entity = {
   stateTypes: ["user.created", "user.updated"],
   deleteType: "user.deleted",
   parseState(json, now) {
-    const user = parse(z.object({ data }), { data: json }).data;
-    notLaterThan(now, { "data.created_at": user.created_at, "data.updated_at": user.updated_at });
+    const user = parseData(data, json, now);
     // The primary address and phone by their ids, never the first of the list.
     const email = user.email_addresses.find(({ id }) => id === user.primary_email_address_id);
     const phone = user.phone_numbers?.find(({ id }) => id === user.primary_phone_number_id);
@@ -71,12 +70,9 @@ export const USER: Entity = {
       banned: user.banned ?? false,
       locked: user.locked ?? false,
       last_sign_in_at: user.last_sign_in_at?.toISOString() ?? null,
-      clerk_created_at: user.created_at.toISOString(),
-      clerk_updated_at: user.updated_at.toISOString(),
       sync_format: USER_SYNC_FORMAT,
+      ...commonState(user),
     };
-    // Absent, it stays as stored; Clerk's null is {}.
-    if (user.private_metadata !== undefined) state.private_metadata = user.private_metadata;
     return { id: user.id, state };
   },
 };
