@@ -5,7 +5,7 @@
  */
 import type postgres from "postgres";
 import { parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
-import { applyArguments, type SyncStore } from "../functions/clerk-webhook/store.ts";
+import { batchArguments, type SyncStore } from "../functions/clerk-webhook/store.ts";
 import { svixHeaders } from "../dev/webhooks.ts";
 import type { BenchEvent } from "./events.ts";
 import type { Send } from "./load.ts";
@@ -52,12 +52,14 @@ export function storeTarget(store: SyncStore): Target {
  */
 export function ceilingTarget(sql: postgres.Sql): Target {
   return (events) => {
-    const rows = events.map(({ svixId, body }) => applyArguments(svixId, parseClerkEvent(body)));
+    const rows = events.map(({ svixId, body }) =>
+      batchArguments([{ svixId, event: parseClerkEvent(body) }]).p_events[0]!
+    );
     return async (index) => {
       const a = rows[index]!;
-      const s = a.p_state;
+      const s = a.state;
       if (s === null) {
-        await sql`delete from public.users where clerk_id = ${a.p_object_id}`;
+        await sql`delete from public.users where clerk_id = ${a.object_id}`;
         return "deleted";
       }
       await sql`
@@ -67,14 +69,14 @@ export function ceilingTarget(sql: postgres.Sql): Target {
           last_sign_in_at, sync_format, clerk_created_at, clerk_updated_at, clerk_event_at, svix_id
         )
         values (
-          ${a.p_object_id}, ${s.email as string | null}, ${s.first_name as string | null},
+          ${a.object_id}, ${s.email as string | null}, ${s.first_name as string | null},
           ${s.last_name as string | null}, ${s.image_url as string | null},
           ${s.username as string | null}, ${s.phone_number as string | null},
           ${s.email_verified as boolean}, ${s.external_id as string | null},
           ${JSON.stringify(s.public_metadata)}::jsonb, ${JSON.stringify(s.unsafe_metadata)}::jsonb,
           ${s.banned as boolean}, ${s.locked as boolean}, ${s.last_sign_in_at as string | null},
           ${s.sync_format as number}, ${s.clerk_created_at}, ${s.clerk_updated_at},
-          ${a.p_event_at}, ${a.p_svix_id}
+          ${a.event_at}, ${a.svix_id}
         )
         on conflict (clerk_id) do update set
           email = excluded.email,

@@ -97,8 +97,6 @@ export interface BackfillOptions {
   pageSize?: number;
   /** Refuse to delete more rows than this (default: 10 % of the rows, at least 10). */
   maxDeletes?: number;
-  /** Objects applied at once (default 4). */
-  concurrency?: number;
   /** Receives a progress line after each page and each phase. */
   onProgress?: (line: string) => void;
   /** Receives each change a dry run would make. */
@@ -178,7 +176,6 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
     dryRun = false,
     reconcile = false,
     pageSize = MAX_PAGE_SIZE,
-    concurrency = 4,
     onProgress = () => {},
     onPlan = () => {},
     now = Date.now,
@@ -216,12 +213,13 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
       events.push(event);
     }
     if (dryRun) return;
-    await forEach(events, concurrency, async (event) => {
+    // The page goes to the database as whole batches (group commit).
+    const outcomes = await store.applyAll(events.map((event) => {
       const { objectId, occurredAt, state } = event;
       const format = state.sync_format === undefined ? "" : `:${state.sync_format}`;
-      const id = `backfill:${objectId}:${occurredAt.getTime()}${format}`;
-      count(summary, await store.apply(id, event));
-    });
+      return { svixId: `backfill:${objectId}:${occurredAt.getTime()}${format}`, event };
+    }));
+    for (const outcome of outcomes) count(summary, outcome);
   };
 
   const overlap = Math.floor(pageSize * OVERLAP_SHARE);
@@ -313,29 +311,4 @@ function toEvent(type: string, object: unknown, now: number): StateEvent {
 function count(summary: BackfillSummary, outcome: Outcome): void {
   if (outcome === "ignored") throw new TypeError("Unexpected outcome of a state event: ignored");
   summary[outcome]++;
-}
-
-/** Runs `fn` on every item, `limit` at a time; after a failure starts no more, then throws it. */
-async function forEach<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      try {
-        await fn(items[next++]!);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  const results = await Promise.allSettled(
-    Array.from({ length: Math.min(limit, items.length) }, worker),
-  );
-  const failure = results.find((result) => result.status === "rejected");
-  if (failure !== undefined) throw failure.reason;
 }

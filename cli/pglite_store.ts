@@ -1,41 +1,36 @@
 /**
- * The embedded transport: public.apply_clerk_event() on a PGlite database in this
+ * The embedded transport: public.apply_clerk_events() on a PGlite database in this
  * process (`npm start` without a configured database). The SQL function does the
  * writes, as with the other transports.
  */
 import { messages, type PGlite } from "@electric-sql/pglite";
+import { groupCommit } from "../functions/clerk-webhook/group_commit.ts";
 import {
-  applyArguments,
+  type BatchArguments,
   storeError,
   type SyncStore,
-  toOutcome,
+  toOutcomes,
 } from "../functions/clerk-webhook/store.ts";
 
-/** The call with named arguments, as PostgREST makes it. */
-const APPLY = `select public.apply_clerk_event(p_svix_id => $1::text, p_event_type => $2::text,
-  p_event_at => $3::timestamptz, p_object_id => $4::text, p_state => $5::jsonb) as outcome`;
+const APPLY = "select to_json(public.apply_clerk_events($1::jsonb)) as outcomes";
 
 /**
  * Applies deliveries on `db`. The store does not own `db`: `close()` leaves it open for
- * whoever opened it. There is no time limit: a query in PGlite cannot be cancelled,
- * and with one session in one process there is no lock to wait for or network to lose.
+ * whoever opened it. One call at a time, as PGlite runs one query at a time; there is
+ * no deadline: a query in PGlite cannot be cancelled, and with one session in one
+ * process there is no lock to wait for or network to lose.
  */
 export function createPGliteStore(db: PGlite): SyncStore {
-  return {
-    async apply(svixId, event) {
-      const a = applyArguments(svixId, event);
-      const state = a.p_state === null ? null : JSON.stringify(a.p_state);
-      const params = [a.p_svix_id, a.p_event_type, a.p_event_at, a.p_object_id, state];
-      let result;
-      try {
-        result = await db.query<{ outcome: unknown }>(APPLY, params);
-      } catch (error) {
-        throw classify(error);
-      }
-      return toOutcome(result.rows[0]?.outcome);
-    },
-    close: () => Promise.resolve(),
+  const applyBatch = async ({ p_events }: BatchArguments) => {
+    let result;
+    try {
+      result = await db.query<{ outcomes: unknown }>(APPLY, [JSON.stringify(p_events)]);
+    } catch (error) {
+      throw classify(error);
+    }
+    return toOutcomes(result.rows[0]?.outcomes, p_events.length);
   };
+  return groupCommit(applyBatch, { maxCalls: 1 });
 }
 
 /** SQL errors carry a SQLSTATE; anything else (a closed or crashed PGlite) passes with a restart. */

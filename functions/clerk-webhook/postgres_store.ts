@@ -1,19 +1,20 @@
-/** The direct transport: public.apply_clerk_event() over a PostgreSQL connection pool. */
+/** The direct transport: public.apply_clerk_events() over a PostgreSQL connection pool. */
 import postgres from "postgres";
+import { groupCommit, type GroupCommitOptions } from "./group_commit.ts";
 import {
   APPLY_TIMEOUT_MS,
-  applyArguments,
+  type BatchArguments,
   storeError,
   StoreUnavailableError,
   type SyncStore,
-  toOutcome,
+  toOutcomes,
 } from "./store.ts";
 
 /** Options of {@linkcode createPostgresStore}. */
-export interface PostgresStoreOptions {
+export interface PostgresStoreOptions extends Pick<GroupCommitOptions, "maxCalls" | "maxBatch"> {
   /** Connections in the pool (default 10). */
   max?: number;
-  /** Milliseconds before a call is cancelled and answered as unavailable. */
+  /** Milliseconds before a delivery is answered as unavailable. */
   timeoutMs?: number;
 }
 
@@ -30,44 +31,29 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     backoff: () => 0,
     idle_timeout: 60,
     onnotice: () => {},
-    // Parameters are text and timestamptz only: skip the array-types query on each connect.
+    // Parameters are jsonb and timestamptz only: skip the array-types query on each connect.
     fetch_types: false,
     connection: { application_name: "clerk-webhook" },
   });
 
-  return {
-    async apply(svixId, event) {
-      const a = applyArguments(svixId, event, timeoutMs);
-      const query = sql`
-        select public.apply_clerk_event(
-          p_svix_id => ${a.p_svix_id}::text,
-          p_event_type => ${a.p_event_type}::text,
-          p_event_at => ${a.p_event_at}::timestamptz,
-          p_object_id => ${a.p_object_id}::text,
-          p_state => ${a.p_state === null ? null : sql.json(a.p_state as postgres.JSONValue)},
-          p_deadline => ${a.p_deadline}::timestamptz
-        ) as outcome`;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        // No query.cancel(): the deadline keeps the statement from committing after the
-        // 503, and postgres.js leaves the rejection of a cancel that cannot connect
-        // unhandled, which ends the process.
-        timer = setTimeout(() => {
-          reject(new StoreUnavailableError(`No answer from PostgreSQL within ${timeoutMs} ms`));
-        }, timeoutMs);
-      });
-      let rows;
-      try {
-        rows = await Promise.race([query, timeout]);
-      } catch (error) {
-        throw classify(error);
-      } finally {
-        clearTimeout(timer);
-      }
-      return toOutcome(rows[0]?.outcome);
-    },
-    close: () => sql.end({ timeout: 5 }),
+  // No query.cancel() when a call outlives its deadline: the deadline keeps it from
+  // committing after the 503, and postgres.js leaves the rejection of a cancel that
+  // cannot connect unhandled, which ends the process.
+  const applyBatch = async ({ p_events, p_deadline }: BatchArguments) => {
+    let rows;
+    try {
+      // As JSON: without fetch_types, postgres.js leaves a text[] unparsed.
+      rows = await sql`
+        select to_json(public.apply_clerk_events(
+          ${sql.json(p_events as unknown as postgres.JSONValue)},
+          ${p_deadline}::timestamptz
+        )) as outcomes`;
+    } catch (error) {
+      throw classify(error);
+    }
+    return toOutcomes(rows[0]?.outcomes, p_events.length);
   };
+  return groupCommit(applyBatch, { ...options, timeoutMs, close: () => sql.end({ timeout: 5 }) });
 }
 
 /** PostgreSQL errors carry a SQLSTATE; any other error (a socket's) failed on the way. */

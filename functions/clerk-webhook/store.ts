@@ -10,10 +10,25 @@ export type Outcome = "applied" | "duplicate" | "stale" | "ignored";
 
 const OUTCOMES: readonly string[] = ["applied", "duplicate", "stale", "ignored"];
 
+/** One delivery to apply: its svix-id and its parsed event. */
+export interface Delivery {
+  svixId: string;
+  event: ClerkEvent;
+}
+
 /** A transport to the database that applies deliveries. */
 export interface SyncStore {
-  /** Applies the event of delivery `svixId` through public.apply_clerk_event(). */
+  /**
+   * Applies the event of delivery `svixId`, together with the deliveries that are
+   * waiting at the same time (one call of public.apply_clerk_events()).
+   */
   apply(svixId: string, event: ClerkEvent): Promise<Outcome>;
+  /**
+   * Applies `deliveries` in order, in as few calls as the batch limit allows (the
+   * backfill's pages); resolves to their outcomes in order, or rejects with the first
+   * failure once every delivery has been tried.
+   */
+  applyAll(deliveries: readonly Delivery[]): Promise<Outcome[]>;
   /** Releases connections. */
   close(): Promise<void>;
 }
@@ -29,41 +44,51 @@ export class StoreUnavailableError extends Error {
 /** Time allowed for one apply before answering 503; Svix stops waiting at 15 s. */
 export const APPLY_TIMEOUT_MS = 8_000;
 
-/** The named arguments of public.apply_clerk_event(), as PostgREST takes them. */
-export interface ApplyArguments {
-  p_svix_id: string;
-  p_event_type: string;
-  p_event_at: string;
-  p_object_id: string | null;
-  p_state: EntityState | null;
+/** A delivery as public.apply_clerk_events() takes it (type clerk_sync.delivery). */
+export interface DeliveryArgument {
+  svix_id: string;
+  type: string;
+  event_at: string;
+  object_id: string | null;
+  state: EntityState | null;
+}
+
+/** The named arguments of public.apply_clerk_events(), as PostgREST takes them. */
+export interface BatchArguments {
+  p_events: DeliveryArgument[];
   /** When the caller stops waiting; the function commits nothing after it. */
   p_deadline: string | null;
 }
 
 /**
- * Maps one delivery onto the arguments of the SQL entry point. With `timeoutMs`, the
- * call gets a deadline that far from now, after which the function refuses to commit
- * (the caller has answered 503 by then).
+ * Maps deliveries onto the arguments of the SQL entry point. With a `deadline`, the
+ * function refuses to commit after it (the caller has answered 503 by then).
  */
-export function applyArguments(
-  svixId: string,
-  event: ClerkEvent,
-  timeoutMs: number | null = null,
-): ApplyArguments {
+export function batchArguments(
+  deliveries: readonly Delivery[],
+  deadline: Date | null = null,
+): BatchArguments {
   return {
-    p_svix_id: svixId,
-    p_event_type: event.type,
-    p_event_at: event.occurredAt.toISOString(),
-    p_object_id: event.objectId,
-    p_state: event.state,
-    p_deadline: timeoutMs === null ? null : new Date(Date.now() + timeoutMs).toISOString(),
+    p_events: deliveries.map(({ svixId, event }) => ({
+      svix_id: svixId,
+      type: event.type,
+      event_at: event.occurredAt.toISOString(),
+      object_id: event.objectId,
+      state: event.state,
+    })),
+    p_deadline: deadline === null ? null : deadline.toISOString(),
   };
 }
 
-/** Checks the SQL function's answer. */
-export function toOutcome(value: unknown): Outcome {
-  if (typeof value === "string" && OUTCOMES.includes(value)) return value as Outcome;
-  throw new TypeError(`Unexpected answer from apply_clerk_event: ${JSON.stringify(value)}`);
+/** Checks the SQL function's answer: one outcome per delivery of the batch. */
+export function toOutcomes(value: unknown, count: number): Outcome[] {
+  if (
+    Array.isArray(value) && value.length === count &&
+    value.every((outcome) => typeof outcome === "string" && OUTCOMES.includes(outcome))
+  ) {
+    return value as Outcome[];
+  }
+  throw new TypeError(`Unexpected answer from apply_clerk_events: ${JSON.stringify(value)}`);
 }
 
 /**

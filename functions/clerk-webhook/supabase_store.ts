@@ -1,16 +1,17 @@
-/** The Supabase transport: public.apply_clerk_event() through the Data API (PostgREST). */
+/** The Supabase transport: public.apply_clerk_events() through the Data API (PostgREST). */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { groupCommit, type GroupCommitOptions } from "./group_commit.ts";
 import {
   APPLY_TIMEOUT_MS,
-  applyArguments,
+  type BatchArguments,
   storeError,
   type SyncStore,
-  toOutcome,
+  toOutcomes,
 } from "./store.ts";
 
 /** Options of {@linkcode createSupabaseStore}. */
-export interface SupabaseStoreOptions {
-  /** Milliseconds before a call is aborted and answered as unavailable. */
+export interface SupabaseStoreOptions extends Pick<GroupCommitOptions, "maxCalls" | "maxBatch"> {
+  /** Milliseconds before a delivery is answered as unavailable. */
   timeoutMs?: number;
 }
 
@@ -33,20 +34,21 @@ export function createSupabaseStore(
   const timeoutMs = options.timeoutMs ?? APPLY_TIMEOUT_MS;
   const client = createServerClient(url, key);
 
-  return {
-    async apply(svixId, event) {
-      const { data, error, status } = await client
-        .rpc("apply_clerk_event", applyArguments(svixId, event, timeoutMs))
-        .abortSignal(AbortSignal.timeout(timeoutMs));
-      if (error === null) return toOutcome(data);
-      // PostgREST answers 500 to some passing conditions (40001, 57014, 55P03): the
-      // SQLSTATE in the body decides as well as the status.
-      throw storeError({
-        code: error.code,
-        message: `Supabase RPC failed with ${status}: ${error.code ?? ""} ${error.message}`,
-        transient: TRANSIENT_STATUSES.has(status),
-      });
-    },
-    close: () => Promise.resolve(),
+  const applyBatch = async (args: BatchArguments) => {
+    // The call is aborted at the deadline; PostgREST's transaction refuses to commit
+    // after it anyway.
+    const wait = args.p_deadline === null ? timeoutMs : Date.parse(args.p_deadline) - Date.now();
+    const { data, error, status } = await client
+      .rpc("apply_clerk_events", args)
+      .abortSignal(AbortSignal.timeout(Math.max(0, wait)));
+    if (error === null) return toOutcomes(data, args.p_events.length);
+    // PostgREST answers 500 to some passing conditions (40001, 57014, 55P03): the
+    // SQLSTATE in the body decides as well as the status.
+    throw storeError({
+      code: error.code,
+      message: `Supabase RPC failed with ${status}: ${error.code ?? ""} ${error.message}`,
+      transient: TRANSIENT_STATUSES.has(status),
+    });
   };
+  return groupCommit(applyBatch, { ...options, timeoutMs });
 }

@@ -47,7 +47,7 @@ export async function openTransport(
     await store.close();
     await api.close();
   };
-  return { apply: store.apply, close, [Symbol.asyncDispose]: close };
+  return { ...store, close, [Symbol.asyncDispose]: close };
 }
 
 /** A store of `transport` whose database is unreachable (a closed port): every apply fails. */

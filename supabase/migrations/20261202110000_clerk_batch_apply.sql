@@ -1,0 +1,269 @@
+-- Group commit: many deliveries in one call, one transaction and one WAL flush.
+--
+-- public.apply_clerk_events(p_events, p_deadline) applies a batch of deliveries in
+-- order, exactly as if each had been applied alone, one after the other, and answers one
+-- outcome per delivery. The Edge Function sends together the deliveries that arrive while
+-- a call is in flight, and the backfill sends a page per call. A batch commits all of its
+-- deliveries or none: when one fails, the caller applies each alone, so that one bad
+-- delivery cannot change another's outcome.
+--
+-- Batches never deadlock, with each other or with a single call: before applying
+-- anything, a batch takes every lock its deliveries will take, in the one global order
+-- of every writer: ledger rows by svix-id, then the advisory locks by class (emails 1,
+-- users 2, slugs 3, organizations 4, memberships 6) and key. The apply functions then
+-- find their locks held already.
+--
+-- public.apply_clerk_event() keeps its signature, grants and answers, as a batch of one.
+
+-- ---------------------------------------------------------------- a delivery
+
+create type clerk_sync.delivery as (
+  svix_id text,
+  type text,
+  event_at timestamptz,
+  object_id text,
+  state jsonb
+);
+
+comment on type clerk_sync.delivery is
+  'One delivery of a batch, as public.apply_clerk_events() takes it in JSON: {svix_id, type, event_at, object_id, state}, the arguments of public.apply_clerk_event().';
+
+-- ---------------------------------------------------------------- the lock phase
+
+create function clerk_sync.lock_batch(p_batch clerk_sync.delivery[])
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_email_lock constant int := 1;
+  v_user_lock constant int := 2;
+  v_slug_lock constant int := 3;
+  v_org_lock constant int := 4;
+  v_membership_lock constant int := 6;
+  v_emails text[];
+  v_slugs text[];
+begin
+  -- Each class is read after the classes before it are locked: the holder of an email,
+  -- a slug or an organization-user pair cannot change while its lock is held, and what
+  -- the batch itself changes belongs to objects of the batch, locked as well.
+  select coalesce(array_agg(distinct lower(b.state ->> 'email')), '{}') into v_emails
+  from unnest(p_batch) b
+  where b.type in ('user.created', 'user.updated') and b.state ->> 'email' is not null;
+  perform pg_advisory_xact_lock(v_email_lock, k.key)
+  from (select distinct hashtext(e) as key from unnest(v_emails) e order by 1) k;
+
+  perform pg_advisory_xact_lock(v_user_lock, k.key)
+  from (
+    select distinct hashtext(i.id) as key
+    from (
+      select b.object_id as id from unnest(p_batch) b
+      where b.type in ('user.created', 'user.updated', 'user.deleted')
+      union all
+      select u.clerk_id from public.users u where lower(u.email) = any (v_emails)
+      union all
+      select b.state ->> 'user_id' from unnest(p_batch) b
+      where b.type in ('organizationMembership.created', 'organizationMembership.updated')
+    ) i
+    where i.id is not null
+    order by 1
+  ) k;
+
+  select coalesce(array_agg(distinct b.state ->> 'slug'), '{}') into v_slugs
+  from unnest(p_batch) b
+  where b.type in ('organization.created', 'organization.updated') and b.state ->> 'slug' is not null;
+  perform pg_advisory_xact_lock(v_slug_lock, k.key)
+  from (select distinct hashtext(s) as key from unnest(v_slugs) s order by 1) k;
+
+  perform pg_advisory_xact_lock(v_org_lock, k.key)
+  from (
+    select distinct hashtext(i.id) as key
+    from (
+      select b.object_id as id from unnest(p_batch) b
+      where b.type in ('organization.created', 'organization.updated', 'organization.deleted')
+      union all
+      select o.clerk_id from public.organizations o where o.slug = any (v_slugs)
+      union all
+      select b.state ->> 'organization_id' from unnest(p_batch) b
+      where b.type in ('organizationMembership.created', 'organizationMembership.updated')
+    ) i
+    where i.id is not null
+    order by 1
+  ) k;
+
+  perform pg_advisory_xact_lock(v_membership_lock, k.key)
+  from (
+    select distinct hashtext(i.id) as key
+    from (
+      select b.object_id as id from unnest(p_batch) b
+      where b.type in (
+        'organizationMembership.created', 'organizationMembership.updated',
+        'organizationMembership.deleted'
+      )
+      union all
+      select m.clerk_id
+      from public.organization_memberships m
+      join unnest(p_batch) b
+        on m.organization_id = b.state ->> 'organization_id' and m.user_id = b.state ->> 'user_id'
+      where b.type in ('organizationMembership.created', 'organizationMembership.updated')
+    ) i
+    where i.id is not null
+    order by 1
+  ) k;
+end;
+$$;
+
+comment on function clerk_sync.lock_batch(clerk_sync.delivery[]) is
+  'Takes every advisory lock the deliveries of a batch will take, in the global order (emails 1, users 2, slugs 3, organizations 4, memberships 6; by key within a class), including the current holders of their emails, slugs and organization-user pairs. Called by public.apply_clerk_events() only.';
+
+-- ---------------------------------------------------------------- the entry point
+
+create function public.apply_clerk_events(p_events jsonb, p_deadline timestamptz default null)
+returns text[]
+language plpgsql
+security definer
+set search_path = ''
+-- A batch stuck behind a lock fails fast with 55P03 (the function answers 503, so Svix
+-- retries) instead of holding the webhooks past Svix's 15 s.
+set lock_timeout = '3s'
+as $$
+declare
+  -- Bounds the advisory locks one transaction holds (about two per delivery) well within
+  -- the shared lock table (max_locks_per_transaction × max_connections).
+  v_max_batch constant int := 1000;
+  v_batch clerk_sync.delivery[];
+  v_fresh boolean[];
+  v_outcome text;
+  v_outcomes text[] := '{}'::text[];
+  v_other_ids text[] := '{}'::text[];
+  v_other_outcomes text[] := '{}'::text[];
+  v_delivery record;
+begin
+  if jsonb_typeof(p_events) is distinct from 'array' then
+    raise exception 'p_events must be a JSON array of deliveries'
+      using errcode = 'invalid_parameter_value';
+  end if;
+  if jsonb_array_length(p_events) > v_max_batch then
+    raise exception 'A batch holds at most % deliveries: got %', v_max_batch, jsonb_array_length(p_events)
+      using errcode = 'program_limit_exceeded';
+  end if;
+  -- The caller stops waiting at p_deadline and answers 503: a call that reaches the
+  -- server later (held by the network, queued in a pool) must not commit behind its back.
+  if clock_timestamp() > p_deadline then
+    raise exception 'Batch arrived after its deadline %', p_deadline
+      using errcode = 'query_canceled';
+  end if;
+
+  select coalesce(array_agg(e::clerk_sync.delivery), '{}') into v_batch
+  from jsonb_populate_recordset(null::clerk_sync.delivery, p_events) e;
+  if exists (
+    select 1 from unnest(v_batch) e where e.svix_id is null or e.type is null or e.event_at is null
+  ) then
+    raise exception 'Every delivery needs svix_id, type and event_at'
+      using errcode = 'null_value_not_allowed';
+  end if;
+
+  -- The ledger, in svix-id order (the first class of the lock order). Recorded as
+  -- applied, the common outcome; a delivery recorded before, or earlier in the batch,
+  -- is a duplicate.
+  with input as (
+    select e.svix_id, e.type, e.event_at, e.object_id, e.ord
+    from unnest(v_batch) with ordinality as e(svix_id, type, event_at, object_id, state, ord)
+  ),
+  firsts as (
+    select distinct on (i.svix_id) i.svix_id, i.ord from input i order by i.svix_id, i.ord
+  ),
+  recorded as (
+    insert into clerk_sync.deliveries (svix_id, event_type, clerk_id, event_at, outcome)
+    select i.svix_id, i.type, i.object_id, i.event_at, 'applied'
+    from input i join firsts f on f.ord = i.ord
+    order by i.svix_id
+    on conflict (svix_id) do nothing
+    returning svix_id
+  )
+  select array_agg(f.ord is not null order by i.ord) into v_fresh
+  from input i
+  left join (firsts f join recorded r on r.svix_id = f.svix_id) on f.ord = i.ord;
+
+  -- Duplicates are not applied, so only the other deliveries are locked for.
+  perform clerk_sync.lock_batch(array(
+    select row(e.svix_id, e.type, e.event_at, e.object_id, e.state)::clerk_sync.delivery
+    from unnest(v_batch) with ordinality as e(svix_id, type, event_at, object_id, state, ord)
+    where v_fresh[e.ord]
+  ));
+
+  for v_delivery in
+    select * from unnest(v_batch) with ordinality as e(svix_id, type, event_at, object_id, state, ord)
+  loop
+    if v_fresh[v_delivery.ord] then
+      v_outcome := clerk_sync.dispatch(
+        v_delivery.svix_id, v_delivery.type, v_delivery.event_at, v_delivery.object_id,
+        v_delivery.state
+      );
+      if v_outcome <> 'applied' then
+        v_other_ids := v_other_ids || v_delivery.svix_id;
+        v_other_outcomes := v_other_outcomes || v_outcome;
+      end if;
+    else
+      v_outcome := 'duplicate';
+    end if;
+    v_outcomes := v_outcomes || v_outcome;
+  end loop;
+
+  if cardinality(v_other_ids) > 0 then
+    update clerk_sync.deliveries l set outcome = o.outcome
+    from unnest(v_other_ids, v_other_outcomes) as o(svix_id, outcome)
+    where l.svix_id = o.svix_id;
+  end if;
+  -- Nor may a call that started in time but finished late (after lock waits) commit.
+  if clock_timestamp() > p_deadline then
+    raise exception 'Batch finished after its deadline %', p_deadline
+      using errcode = 'query_canceled';
+  end if;
+  return v_outcomes;
+end;
+$$;
+
+comment on function public.apply_clerk_events(jsonb, timestamptz) is
+  'Applies a batch of Clerk webhook deliveries (a JSON array of {svix_id, type, event_at, object_id, state}, at most 1000) in order, in one transaction: all commit or none. Returns each delivery''s outcome, in order: applied, duplicate, stale or ignored. The only writer of the synced tables.';
+
+-- ---------------------------------------------------------------- a batch of one
+
+create or replace function public.apply_clerk_event(
+  p_svix_id text,
+  p_event_type text,
+  p_event_at timestamptz,
+  p_object_id text default null,
+  p_state jsonb default null,
+  p_deadline timestamptz default null
+)
+returns text
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if p_svix_id is null or p_event_type is null or p_event_at is null then
+    raise exception 'p_svix_id, p_event_type and p_event_at are required'
+      using errcode = 'null_value_not_allowed';
+  end if;
+  return (public.apply_clerk_events(
+    jsonb_build_array(jsonb_build_object(
+      'svix_id', p_svix_id, 'type', p_event_type, 'event_at', p_event_at,
+      'object_id', p_object_id, 'state', p_state
+    )),
+    p_deadline
+  ))[1];
+end;
+$$;
+
+comment on function public.apply_clerk_event(text, text, timestamptz, text, jsonb, timestamptz) is
+  'Applies one Clerk webhook delivery atomically, as a batch of one of public.apply_clerk_events(). p_state is the object''s state as the columns name it (null for deletes). Returns applied, duplicate, stale or ignored.';
+
+-- ---------------------------------------------------------------- security
+
+revoke all on function clerk_sync.lock_batch(clerk_sync.delivery[])
+  from public, anon, authenticated, service_role;
+revoke all on function public.apply_clerk_events(jsonb, timestamptz)
+  from public, anon, authenticated;
+grant execute on function public.apply_clerk_events(jsonb, timestamptz) to service_role;
