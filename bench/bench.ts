@@ -7,19 +7,23 @@
  */
 import postgres from "postgres";
 import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
+import { createSupabaseStore } from "../functions/clerk-webhook/supabase_store.ts";
 import { createMigratedDatabase, dropDatabases } from "../dev/database.ts";
 import { openTestServer } from "../dev/postgres_server.ts";
 import { type FunctionProcess, startFunction } from "../dev/function_process.ts";
 import { newSecret } from "../dev/webhooks.ts";
+import { type BackfillResult, measureBackfill } from "./backfill.ts";
 import { type ColdStart, measureColdStart } from "./cold_start.ts";
 import { prepareEvents } from "./events.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
 import { type PhaseResults, runPhases, type Settings } from "./phases.ts";
 import { connectionsToPort, peakRssBytes } from "./proc.ts";
 import {
+  type Backfills,
   buildReport,
   type ContenderResult,
   type Contenders,
+  previousRun,
   renderMarkdown,
   type Report,
   saveReport,
@@ -35,6 +39,7 @@ const FULL: Settings = {
   eventsPerSecondBound: 4000,
   warmUpSeconds: 1,
   coldStarts: 5,
+  backfillUsers: 20_000,
 };
 const QUICK: Settings = {
   ...FULL,
@@ -43,10 +48,12 @@ const QUICK: Settings = {
   slices: 1,
   warmUpSeconds: 0.2,
   coldStarts: 1,
+  backfillUsers: 1_000,
 };
 const NAIVE_HANDLER = new URL("naive_handler.ts", import.meta.url);
 const HTTP_FLOOR = new URL("http_floor.ts", import.meta.url);
 const POSTGREST_STAND_IN = new URL("postgrest_process.ts", import.meta.url);
+const CLERK_API_STAND_IN = new URL("clerk_api_process.ts", import.meta.url);
 const RESULTS = new URL("results/", import.meta.url);
 /** The stand-in's project keys: any values work, the stand-in and the function just share them. */
 const JWT_SECRET = "bench-jwt-secret-with-at-least-32-characters";
@@ -88,10 +95,32 @@ async function coldStart(
 }
 
 /**
- * Starts the servers, runs every contender through the phases on the database at
- * `databaseUrl` (`sql` is an owner connection), then times the cold starts.
+ * Backfills the stand-in's users through `store`, then removes what it wrote so that
+ * the next run creates them again.
  */
-async function measure(databaseUrl: string, sql: postgres.Sql): Promise<Contenders> {
+async function backfillOnce(
+  sql: postgres.Sql,
+  store: { close(): Promise<void> } & Parameters<typeof measureBackfill>[0],
+  api: { url: string; secretKey: string },
+): Promise<BackfillResult> {
+  try {
+    return await measureBackfill(store, api);
+  } finally {
+    await store.close();
+    await sql`delete from public.users where clerk_id like 'user_bench%'`;
+    await sql`delete from clerk_sync.deliveries where svix_id like 'backfill:user_bench%'`;
+  }
+}
+
+/**
+ * Starts the servers, runs every contender through the phases on the database at
+ * `databaseUrl` (`sql` is an owner connection), times the backfill of each transport,
+ * then the cold starts.
+ */
+async function measure(
+  databaseUrl: string,
+  sql: postgres.Sql,
+): Promise<{ contenders: Contenders; backfill: Backfills }> {
   const direct = { CLERK_WEBHOOK_SECRET: secret, DATABASE_URL: databaseUrl };
   progress("Starting the function, the naive handler, the HTTP floor and the PostgREST stand-in");
   await using fn = await startFunction(direct);
@@ -148,6 +177,17 @@ async function measure(databaseUrl: string, sql: postgres.Sql): Promise<Contende
     httpFloor: await serverResult(phases.httpFloor, floor),
     supabase: await serverResult(phases.supabase, fnViaApi),
   };
+  progress(`Backfill of ${settings.backfillUsers} users, direct and through supabase-js`);
+  const api = { secretKey: `sk_test_${crypto.randomUUID()}` };
+  await using clerk = await startFunction(
+    { SECRET_KEY: api.secretKey, USERS: String(settings.backfillUsers) },
+    { entrypoint: CLERK_API_STAND_IN },
+  );
+  const clerkApi = { ...api, url: clerk.url.replace(/\/$/, "") };
+  const backfill: Backfills = {
+    direct: await backfillOnce(sql, createPostgresStore(databaseUrl), clerkApi),
+    supabase: await backfillOnce(sql, createSupabaseStore(standIn.url, SECRET_KEY), clerkApi),
+  };
   progress(`Cold starts (${settings.coldStarts} of each)`);
   contenders.function.coldStart = await coldStart(sql, () => startFunction(direct));
   contenders.naive.coldStart = await coldStart(
@@ -155,7 +195,7 @@ async function measure(databaseUrl: string, sql: postgres.Sql): Promise<Contende
     () => startFunction(direct, { entrypoint: NAIVE_HANDLER }),
   );
   contenders.supabase.coldStart = await coldStart(sql, () => startFunction(viaApi));
-  return contenders;
+  return { contenders, backfill };
 }
 
 /**
@@ -172,7 +212,7 @@ async function benchmark(): Promise<Report> {
     const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
     try {
       const machine = await describeMachine(sql);
-      const contenders = await measure(databaseUrl, sql);
+      const { contenders, backfill } = await measure(databaseUrl, sql);
       return buildReport({
         mode,
         date,
@@ -182,6 +222,8 @@ async function benchmark(): Promise<Report> {
         loadAverageAtEnd: await loadAverage(),
         settings,
         contenders,
+        backfill,
+        previous: await previousRun(RESULTS),
       });
     } finally {
       await sql.end();

@@ -33,6 +33,8 @@ export interface Settings {
   warmUpSeconds: number;
   /** Process starts per cold-start measurement. */
   coldStarts: number;
+  /** Users in the Clerk API stand-in for the backfill runs. */
+  backfillUsers: number;
 }
 
 /** A contender: how it receives events, and the processes that serve it. */

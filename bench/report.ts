@@ -1,4 +1,5 @@
 /** The benchmark's figures: the ratios and targets derived from them, as markdown and as JSON. */
+import type { BackfillResult } from "./backfill.ts";
 import type { ColdStart } from "./cold_start.ts";
 import type { RateResult } from "./load.ts";
 import type { Machine } from "./machine.ts";
@@ -37,10 +38,26 @@ export interface Ratios {
   latency: Record<string, Record<Figure, number>>;
 }
 
-/** A goal of the direct transport and whether this run reached it. */
+/** The backfill's speed through each transport. */
+export interface Backfills {
+  direct: BackfillResult;
+  supabase: BackfillResult;
+}
+
+/** The figures of the last full run before this one that later runs must not lose. */
+export interface PreviousRun {
+  date: string;
+  /** The function's p50 at 200 req/s, ms. */
+  p50At200: number;
+  /** The function's mean time per event with one in flight (1 / throughput), ms. */
+  msAt1: number;
+}
+
+/** A goal of the direct transport: what was measured, the target, and whether it was met. */
 export interface TargetResult {
   goal: string;
   value: number;
+  target: number;
   unit: string;
   met: boolean;
 }
@@ -56,6 +73,9 @@ export interface Report {
   loadAverageAtEnd: number;
   settings: Settings;
   contenders: Contenders;
+  backfill: Backfills;
+  /** The last full run before this one, when bench/results/latest.json held one. */
+  previous: PreviousRun | null;
   ratios: { functionToCeiling: Ratios; functionToNaive: Ratios };
   targets: TargetResult[];
   /** Requests that failed (non-2xx or errors) in all contenders together. */
@@ -98,29 +118,93 @@ function ratios(fn: ContenderResult, reference: ContenderResult): Ratios {
   return result;
 }
 
-function targets(contenders: Contenders, ratiosOfFunction: Report["ratios"]): TargetResult[] {
+/** PostgreSQL's CPU time per event at `concurrency`, µs. */
+function postgresCpu(result: ContenderResult, concurrency: number): number | undefined {
+  return atConcurrency(result, concurrency)?.cpuMicrosPerEvent.postgres;
+}
+
+function targets(
+  run: Pick<Report, "contenders" | "backfill" | "previous">,
+  ratiosOfFunction: Report["ratios"],
+): TargetResult[] {
+  const { contenders, backfill, previous } = run;
   const fn = contenders.function;
-  const candidates: [string, number | undefined, string, (value: number) => boolean][] = [
-    ["p50 ≤ 2 ms at 200 req/s", atRate(fn, 200)?.p50, "ms", (v) => v <= 2],
-    ["p99 ≤ 10 ms at 200 req/s", atRate(fn, 200)?.p99, "ms", (v) => v <= 10],
+  const naive = contenders.naive;
+  const atOne = atConcurrency(fn, 1)?.eventsPerSecond;
+  type Goal = [goal: string, value: number | undefined, target: number | undefined, unit: string];
+  const atLeast: Goal[] = [
     [
-      "throughput at concurrency 16 ≥ 50% of the ceiling",
-      (ratiosOfFunction.functionToCeiling.throughput[16] ?? NaN) * 100,
-      "%",
-      (v) => v >= 50,
+      "throughput at 16 in flight / naive handler",
+      ratiosOfFunction.functionToNaive.throughput[16],
+      1,
+      "×",
     ],
     [
-      "throughput at concurrency 16 ≥ the naive handler's",
-      (ratiosOfFunction.functionToNaive.throughput[16] ?? NaN) * 100,
-      "%",
-      (v) => v >= 100,
+      "throughput at 64 in flight / naive handler",
+      ratiosOfFunction.functionToNaive.throughput[64],
+      1,
+      "×",
     ],
-    ["cold start ≤ 100 ms (median)", fn.coldStart?.medianMs, "ms", (v) => v <= 100],
-    ["peak RSS ≤ 100 MB", fn.peakRssMb, "MB", (v) => v <= 100],
+    [
+      "throughput at 16 in flight / database ceiling",
+      ratiosOfFunction.functionToCeiling.throughput[16],
+      0.5,
+      "×",
+    ],
+    ["backfill, direct", backfill.direct.usersPerSecond, 10_000, "users/s"],
+    ["backfill, supabase-js", backfill.supabase.usersPerSecond, 2_000, "users/s"],
   ];
-  return candidates.flatMap(([goal, value, unit, met]) =>
-    value !== undefined && Number.isFinite(value) ? [{ goal, value, unit, met: met(value) }] : []
-  );
+  const atMost: Goal[] = [
+    [
+      "PostgreSQL CPU per event at 16 in flight (target: naive's)",
+      postgresCpu(fn, 16),
+      postgresCpu(naive, 16),
+      "µs",
+    ],
+    [
+      `p50 at 200 req/s (target: run of ${previous?.date.slice(0, 10)})`,
+      atRate(fn, 200)?.p50,
+      previous?.p50At200,
+      "ms",
+    ],
+    [
+      `time per event at 1 in flight (target: run of ${previous?.date.slice(0, 10)})`,
+      atOne === undefined ? undefined : 1000 / atOne,
+      previous?.msAt1,
+      "ms",
+    ],
+    [
+      "cold start, median (target: 1.2 × naive's)",
+      fn.coldStart?.medianMs,
+      naive.coldStart && naive.coldStart.medianMs * 1.2,
+      "ms",
+    ],
+  ];
+  const finite = (value: number | undefined): value is number =>
+    value !== undefined && Number.isFinite(value);
+  const check = (goals: Goal[], met: (value: number, target: number) => boolean) =>
+    goals.flatMap(([goal, value, target, unit]) =>
+      finite(value) && finite(target)
+        ? [{ goal, value, target, unit, met: met(value, target) }]
+        : []
+    );
+  return [...check(atLeast, (v, t) => v >= t), ...check(atMost, (v, t) => v <= t)];
+}
+
+/** The figures of the last full run saved in `directory`, or null. */
+export async function previousRun(directory: URL): Promise<PreviousRun | null> {
+  let report: Report;
+  try {
+    report = JSON.parse(await Deno.readTextFile(new URL("latest.json", directory)));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+  const fn = report.contenders.function;
+  const p50At200 = atRate(fn, 200)?.p50;
+  const atOne = atConcurrency(fn, 1)?.eventsPerSecond;
+  if (p50At200 === undefined || atOne === undefined) return null;
+  return { date: report.date, p50At200, msAt1: 1000 / atOne };
 }
 
 /** Derives the ratios, targets and failure count of a run. */
@@ -133,7 +217,7 @@ export function buildReport(run: Omit<Report, "ratios" | "targets" | "failures">
   return {
     ...run,
     ratios: ratiosOfFunction,
-    targets: targets(contenders, ratiosOfFunction),
+    targets: targets(run, ratiosOfFunction),
     failures: Object.values(contenders).reduce((sum, result) => sum + result.failures, 0),
   };
 }
@@ -141,6 +225,11 @@ export function buildReport(run: Omit<Report, "ratios" | "targets" | "failures">
 function ms(value: number | undefined): string {
   if (value === undefined || !Number.isFinite(value)) return "–";
   return value < 10 ? value.toFixed(2) : value.toFixed(value < 100 ? 1 : 0);
+}
+
+/** A goal's figure: two decimals below 10, whole above. */
+function figure(value: number): string {
+  return value < 10 ? value.toFixed(2) : Math.round(value).toString();
 }
 
 function times(value: number | undefined): string {
@@ -258,12 +347,26 @@ export function renderMarkdown(report: Report): string {
     latencyTable(report, ["supabase"], false),
     throughputTable(report, ["supabase"], false),
     cpuTable(report, ["supabase"]),
-    "### Targets (direct transport)",
+    "### Backfill (users from a Clerk API stand-in in another process)",
     table(
-      ["goal", "measured", "met"],
-      report.targets.map(({ goal, value, unit, met }) => [
+      ["transport", "users", "seconds", "users/s"],
+      (["direct", "supabase"] as const).map((key) => {
+        const { users, seconds, usersPerSecond } = report.backfill[key];
+        return [
+          key === "direct" ? "direct" : "supabase-js",
+          whole(users),
+          seconds.toFixed(2),
+          whole(usersPerSecond),
+        ];
+      }),
+    ),
+    "### Goals",
+    table(
+      ["goal", "measured", "target", "met"],
+      report.targets.map(({ goal, value, target, unit, met }) => [
         goal,
-        `${value.toFixed(unit === "%" ? 0 : 1)} ${unit}`,
+        `${figure(value)} ${unit}`,
+        `${figure(target)} ${unit}`,
         met ? "yes" : "**no**",
       ]),
     ),

