@@ -60,7 +60,8 @@ export function judgeHealth(
     "the function's logs and CLERK_WEBHOOK_SECRET";
   if (status.users > 0 && last === undefined) {
     warnings.push(
-      `Stalled: ${status.users} users but no webhook delivery recorded: ${check}`,
+      `Stalled: ${status.users} ${status.users === 1 ? "user" : "users"} but no webhook ` +
+        `delivery recorded: ${check}`,
     );
   } else if (status.users > 0 && last !== undefined && now - last > thresholds.stallAfterMs) {
     warnings.push(

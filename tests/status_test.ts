@@ -202,7 +202,7 @@ Deno.test("npm run status warns and exits 1 when the sync looks stalled, and 0 a
   assert.equal(never.code, 1);
   assert.match(
     never.status.health.warnings[0]!,
-    /^Stalled: 1 users but no webhook delivery recorded/,
+    /^Stalled: 1 user but no webhook delivery recorded/,
   );
 
   assert.equal(await apply(db, "msg_1", "user.created", "user_b"), "applied");
