@@ -71,6 +71,27 @@ $$;
 comment on function public.record_clerk_refusal(text, text, integer, text) is
   'Records that the clerk-webhook function refused a delivery whose signature verified (a retry of the same svix-id counts one more attempt). Executable by service_role only.';
 
+create function clerk_sync.prune_refusals(p_older_than interval default interval '30 days')
+returns bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_pruned bigint;
+begin
+  if p_older_than is null or p_older_than < interval '0' then
+    raise exception 'Cannot prune refusals with a window of %', p_older_than
+      using errcode = 'invalid_parameter_value';
+  end if;
+  delete from clerk_sync.refusals where last_at < now() - p_older_than;
+  get diagnostics v_pruned = row_count;
+  return v_pruned;
+end;
+$$;
+
+comment on function clerk_sync.prune_refusals(interval) is
+  'Deletes refusals whose latest attempt is older than the window (default 30 days, as the ledger keeps deliveries) and returns how many.';
+
 -- ---------------------------------------------------------------- backfill runs
 
 create table clerk_sync.backfill_runs (
@@ -197,6 +218,8 @@ comment on function public.clerk_sync_status() is
 alter table clerk_sync.refusals enable row level security;
 alter table clerk_sync.backfill_runs enable row level security;
 revoke all on table clerk_sync.refusals, clerk_sync.backfill_runs
+  from public, anon, authenticated, service_role;
+revoke all on function clerk_sync.prune_refusals(interval)
   from public, anon, authenticated, service_role;
 
 -- Supabase grants execute on new functions in public to anon and authenticated: take it back.

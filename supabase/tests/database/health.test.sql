@@ -4,7 +4,7 @@
 -- and read nothing they write.
 
 begin;
-select plan(43);
+select plan(46);
 
 -- ---------------------------------------------------------------- catalog
 
@@ -192,6 +192,18 @@ select is(
   (select s -> 'ledger' from status),
   jsonb_build_object('entries', 5, 'oldest_at', now() - interval '3 days'),
   'The ledger''s size and oldest entry, the backfill''s entries included.'
+);
+
+select is(clerk_sync.prune_refusals(interval '2 hours'), 1::bigint,
+  'prune_refusals() deletes the refusals last attempted before the window…');
+select is(
+  (select array_agg(svix_id) from clerk_sync.refusals), array['msg_r1'],
+  '… and keeps the others.'
+);
+select is_empty(
+  $$select 1 from pg_catalog.pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+    where p.oid = 'clerk_sync.prune_refusals(interval)'::regprocedure and a.grantee <> p.proowner$$,
+  'No role but the owner (PUBLIC included) may execute clerk_sync.prune_refusals().'
 );
 
 -- ---------------------------------------------------------------- anon and authenticated
