@@ -13,6 +13,7 @@ import {
   readDatabaseConfig,
 } from "../functions/clerk-webhook/config.ts";
 import { openStore } from "../functions/clerk-webhook/open_store.ts";
+import { type BackfillRun, logBackfillRun } from "./backfill_log.ts";
 import { createStoredVersionsReader } from "./backfill_rows.ts";
 import { backfill, backfillKinds, type BackfillSummary, progress } from "./backfill_sync.ts";
 import { ClerkApi, MAX_PAGE_SIZE, readClerkApiConfig } from "./clerk_api.ts";
@@ -122,6 +123,12 @@ async function main(): Promise<number> {
   }
 
   const store = await openStore(database);
+  const run: BackfillRun = {
+    startedAt: new Date(),
+    reconcile: args.reconcile,
+    summaries: {},
+    error: undefined,
+  };
   console.error(
     `${args.dryRun ? "Dry run against" : "Backfilling"} ${describeDatabase(database)}` +
       `${args.reconcile ? ", with reconcile" : ""}`,
@@ -142,6 +149,7 @@ async function main(): Promise<number> {
         onPlan: (action, clerkId) => console.log(`${action} ${clerkId}`),
       });
       console.error(describeSummary(summary, args.dryRun, kind.noun));
+      run.summaries[kind.noun] = summary;
       invalid += summary.invalid;
     }
     if (invalid > 0) {
@@ -151,10 +159,12 @@ async function main(): Promise<number> {
     }
     return 0;
   } catch (error) {
-    console.error(`Backfill failed: ${(error as Error).message}`);
+    run.error = (error as Error).message;
+    console.error(`Backfill failed: ${run.error}`);
     return 1;
   } finally {
     await store.close();
+    if (!args.dryRun) await logBackfillRun(database, run);
   }
 }
 

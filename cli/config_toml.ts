@@ -1,0 +1,61 @@
+/**
+ * The function's section of a Supabase project's `supabase/config.toml`:
+ * `[functions.clerk-webhook]` with `verify_jwt = false` (Clerk sends a Svix signature, not
+ * a Supabase JWT). Added as text at the end of the file, so comments, order and every
+ * other section stay as they are; the result is checked by parsing it.
+ */
+import { parse } from "smol-toml";
+
+/** The config file's path in the project. */
+export const CONFIG_PATH = "supabase/config.toml";
+
+/** What the file has for the function. */
+export type FunctionSection =
+  | { state: "absent" }
+  | { state: "ready"; line: number | undefined }
+  | { state: "conflict"; line: number | undefined; problem: string };
+
+const SECTION = `[functions.clerk-webhook]
+# Clerk signs its webhooks with Svix and sends no Supabase JWT: the gateway's JWT check
+# would answer 401 before the function runs. Added by clerk-webhook-sync.
+verify_jwt = false
+`;
+
+/** The line (1-based) of the function's table header, if written as one. */
+function headerLine(text: string): number | undefined {
+  const index = text.split("\n").findIndex((line) =>
+    /^\s*\[\s*functions\s*\.\s*("clerk-webhook"|'clerk-webhook'|clerk-webhook)\s*\]/.test(line)
+  );
+  return index === -1 ? undefined : index + 1;
+}
+
+/** Reads the function's section of `text`; throws a SyntaxError when it is not valid TOML. */
+export function readFunctionSection(text: string): FunctionSection {
+  const config = parse(text) as { functions?: Record<string, Record<string, unknown>> };
+  const section = config.functions?.["clerk-webhook"];
+  if (section === undefined) return { state: "absent" };
+  const line = headerLine(text);
+  if (section.verify_jwt !== false) {
+    return { state: "conflict", line, problem: "set verify_jwt = false" };
+  }
+  for (const key of ["import_map", "entrypoint"]) {
+    if (key in section) {
+      return {
+        state: "conflict",
+        line,
+        problem: `remove ${key}: the CLI finds the function's index.ts and deno.json in its folder`,
+      };
+    }
+  }
+  return { state: "ready", line };
+}
+
+/** `text` with the function's section appended; throws when the result is not valid TOML. */
+export function addFunctionSection(text: string): string {
+  const separator = text === "" ? "" : text.endsWith("\n") ? "\n" : "\n\n";
+  const result = `${text}${separator}${SECTION}`;
+  if (readFunctionSection(result).state !== "ready") {
+    throw new Error(`Cannot add [functions.clerk-webhook] to ${CONFIG_PATH}`);
+  }
+  return result;
+}

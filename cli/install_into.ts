@@ -1,0 +1,226 @@
+/**
+ * `npm run install-into -- <project> [--upgrade] [--force]`: installs the sync into a
+ * Supabase project: the function into `supabase/functions/clerk-webhook/` with its own
+ * `deno.json`, the migrations into `supabase/migrations/` under their own names, and
+ * `[functions.clerk-webhook] verify_jwt = false` into `supabase/config.toml`. Refuses,
+ * writing nothing, when the project defines what the sync creates, when it holds an older
+ * install (`--upgrade` updates it), or when a file to replace was edited (`--force`).
+ * Exits 0 when installed or up to date, 1 when it refused, 2 on a usage error.
+ */
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { addFunctionSection, CONFIG_PATH, readFunctionSection } from "./config_toml.ts";
+import { type Clash, findClashes } from "./install_clashes.ts";
+import { formatManifest, type Manifest, MANIFEST_PATH, readManifest } from "./install_manifest.ts";
+import { nextSteps } from "./install_next_steps.ts";
+import { FUNCTION_DIR, MIGRATIONS_DIR, readPayload } from "./install_payload.ts";
+import { type InstallPlan, planInstall, type PlannedFile } from "./install_plan.ts";
+
+const ROOT = new URL("../", import.meta.url);
+
+const USAGE = `Usage: npm run install-into -- <path of a Supabase project> [--upgrade] [--force]
+
+Installs the clerk-webhook function, its migrations and its config.toml section into the
+project (the folder holding supabase/config.toml; run supabase init there first).
+  --upgrade   update an earlier install: add the new migrations, update the function's files
+  --force     replace files you edited (see the list it prints first; commit them before)`;
+
+interface Arguments {
+  help: boolean;
+  upgrade: boolean;
+  force: boolean;
+  project: string | undefined;
+}
+
+function parseArguments(args: string[]): Arguments {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      help: { type: "boolean", short: "h", default: false },
+      upgrade: { type: "boolean", default: false },
+      force: { type: "boolean", default: false },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length > 1) {
+    throw new TypeError(`One project at a time: got ${positionals.length} paths`);
+  }
+  return { ...values, project: positionals[0] };
+}
+
+/** Lines describing `files`, one per file: `  <verb> <path>`. */
+function describeFiles(files: PlannedFile[], force: boolean): string[] {
+  const verbs: Record<PlannedFile["action"], string> = {
+    add: "added",
+    update: "updated",
+    unchanged: "unchanged",
+    "keep-edit": "kept your edit of",
+    conflict: force ? "replaced your version of" : "would replace your version of",
+    remove: "removed (no longer part of the sync)",
+    release: "left in place, no longer tracked (no longer part of the sync)",
+  };
+  return files.filter((file) => file.action !== "unchanged").map((file) =>
+    `  ${verbs[file.action]} ${file.path}`
+  );
+}
+
+/** Reads the link's project ref, which `supabase link` keeps in supabase/.temp. */
+async function projectRef(project: string): Promise<string | undefined> {
+  try {
+    return (await Deno.readTextFile(`${project}/supabase/.temp/project-ref`)).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The project's own newest migration, if newer than the oldest migration `plan` adds. */
+async function newerOwnMigration(project: string, plan: InstallPlan): Promise<string | undefined> {
+  const added = plan.files
+    .filter((file) => file.action === "add" && file.path.startsWith(`${MIGRATIONS_DIR}/`))
+    .map((file) => file.path.slice(MIGRATIONS_DIR.length + 1))
+    .sort();
+  if (added.length === 0) return undefined;
+  const ours = new Set(plan.files.map((file) => file.path.slice(MIGRATIONS_DIR.length + 1)));
+  const own: string[] = [];
+  for await (const entry of Deno.readDir(`${project}/${MIGRATIONS_DIR}`)) {
+    if (entry.isFile && entry.name.endsWith(".sql") && !ours.has(entry.name)) own.push(entry.name);
+  }
+  const newest = own.sort().at(-1);
+  return newest !== undefined && newest > added[0]! ? newest : undefined;
+}
+
+function refuse(lines: string[]): number {
+  console.error(lines.join("\n"));
+  console.error("Nothing was written.");
+  return 1;
+}
+
+async function main(): Promise<number> {
+  let args: Arguments;
+  try {
+    args = parseArguments(Deno.args);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!args.project) {
+    console.error(`Which project? Name its folder.\n\n${USAGE}`);
+    return 2;
+  }
+  // npm runs scripts from this repository's folder; INIT_CWD is where the user typed.
+  const project = resolve(Deno.env.get("INIT_CWD") ?? Deno.cwd(), args.project);
+  if (project === resolve(ROOT.pathname)) {
+    console.error(
+      `${project} is clerk-webhook-sync itself: name the folder of your Supabase project`,
+    );
+    return 2;
+  }
+  let configText: string;
+  try {
+    configText = await Deno.readTextFile(`${project}/${CONFIG_PATH}`);
+  } catch {
+    console.error(
+      `${project} is not a Supabase project: it has no ${CONFIG_PATH} (run supabase init there first)`,
+    );
+    return 2;
+  }
+
+  const payload = await readPayload(ROOT);
+  const manifest = await readManifest(project);
+  const ours = new Set([...payload.map((file) => file.path), ...Object.keys(manifest ?? {})]);
+  const clashes: Clash[] = await findClashes(project, ours);
+  let section;
+  try {
+    section = readFunctionSection(configText);
+  } catch (error) {
+    clashes.push({ where: CONFIG_PATH, message: `is not valid TOML: ${(error as Error).message}` });
+  }
+  if (section?.state === "conflict") {
+    clashes.push({
+      where: `${CONFIG_PATH}${section.line === undefined ? "" : `:${section.line}`}`,
+      message: `has [functions.clerk-webhook] already: ${section.problem}, then install again`,
+    });
+  }
+  if (clashes.length > 0) {
+    return refuse([
+      `Cannot install clerk-webhook-sync into ${project}: it already defines what the sync creates.`,
+      ...clashes.map((clash) => `  ${clash.where} ${clash.message}`),
+    ]);
+  }
+
+  const plan = await planInstall(project, payload, manifest);
+  const conflicts = plan.files.filter((file) => file.action === "conflict");
+  const changes = plan.files.filter((file) => !["unchanged", "keep-edit"].includes(file.action));
+  const addSection = section?.state === "absent";
+  if (conflicts.length > 0 && !args.force) {
+    return refuse([
+      `Cannot ${plan.installed ? "upgrade" : "install"} clerk-webhook-sync in ${project}: ` +
+      "these files differ from what it installed and from what it ships (edited by you?):",
+      ...conflicts.map((file) => `  ${file.path}`),
+      "Keep a copy of your changes (commit them), then rerun with --force to replace them, " +
+      "or move your changes elsewhere and restore the files.",
+    ]);
+  }
+  if (plan.installed && (changes.length > 0 || addSection) && !args.upgrade) {
+    return refuse([
+      `${project} holds an older install of clerk-webhook-sync. Rerun with --upgrade to:`,
+      ...describeFiles(changes, args.force),
+      ...(addSection ? [`  add [functions.clerk-webhook] to ${CONFIG_PATH}`] : []),
+    ]);
+  }
+
+  const next: Manifest = {};
+  for (const file of plan.files) {
+    if (file.hash !== undefined) next[file.path] = file.hash;
+  }
+  const manifestText = formatManifest(next);
+  const manifestChanged = await Deno.readTextFile(`${project}/${MANIFEST_PATH}`).then(
+    (text) => text !== manifestText,
+    () => true,
+  );
+  if (changes.length === 0 && !addSection && !manifestChanged) {
+    console.log(
+      `Nothing to change: ${project} has this version of clerk-webhook-sync ` +
+        `(${plan.files.length} files checked).`,
+    );
+    for (const line of describeFiles(plan.files, args.force)) console.log(line);
+    return 0;
+  }
+
+  await Deno.mkdir(`${project}/${FUNCTION_DIR}`, { recursive: true });
+  await Deno.mkdir(`${project}/${MIGRATIONS_DIR}`, { recursive: true });
+  for (const file of changes) {
+    if (file.action === "remove") await Deno.remove(`${project}/${file.path}`);
+    else if (file.content !== undefined) {
+      await Deno.writeFile(`${project}/${file.path}`, file.content);
+    }
+  }
+  if (manifestChanged) await Deno.writeTextFile(`${project}/${MANIFEST_PATH}`, manifestText);
+  if (addSection) {
+    await Deno.writeTextFile(`${project}/${CONFIG_PATH}`, addFunctionSection(configText));
+  }
+
+  console.log(
+    `${plan.installed ? "Upgraded" : "Installed"} clerk-webhook-sync in ${project}:`,
+  );
+  for (const line of describeFiles(plan.files, args.force)) console.log(line);
+  if (addSection) {
+    console.log(`  added [functions.clerk-webhook] verify_jwt = false to ${CONFIG_PATH}`);
+  }
+  console.log("");
+  const steps = nextSteps({
+    project,
+    projectRef: await projectRef(project),
+    newerOwnMigration: await newerOwnMigration(project, plan),
+    repository: resolve(ROOT.pathname),
+  });
+  for (const line of steps) console.log(line);
+  return 0;
+}
+
+Deno.exit(await main());

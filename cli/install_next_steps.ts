@@ -1,0 +1,56 @@
+/**
+ * What to do after `npm run install-into`: push the migrations, deploy the function, point
+ * a Clerk endpoint at it, set its secret, backfill, and watch the health.
+ */
+
+/** The Clerk events the function syncs (README: "Deploy"). */
+export const CLERK_EVENTS = [
+  "user.created",
+  "user.updated",
+  "user.deleted",
+  "organization.created",
+  "organization.updated",
+  "organization.deleted",
+  "organizationMembership.created",
+  "organizationMembership.updated",
+  "organizationMembership.deleted",
+];
+
+/** What the next steps depend on. */
+export interface NextStepsOptions {
+  /** The project's folder, as the user named it. */
+  project: string;
+  /** The linked project's ref (`supabase/.temp/project-ref`), if linked. */
+  projectRef: string | undefined;
+  /**
+   * The project's own newest migration when it is newer than a migration the install
+   * added: `supabase db push` then needs `--include-all`.
+   */
+  newerOwnMigration: string | undefined;
+  /** This repository's folder, where `npm run backfill` runs. */
+  repository: string;
+}
+
+/** The next steps, as lines to print. */
+export function nextSteps(options: NextStepsOptions): string[] {
+  const ref = options.projectRef ?? "<project-ref>";
+  const push = options.newerOwnMigration === undefined ? ["supabase db push"] : [
+    "supabase db push --include-all",
+    `   (--include-all: the sync's migrations are older than your ${options.newerOwnMigration};`,
+    "   without it, db push refuses migrations older than the last one applied)",
+  ];
+  return [
+    `Next steps, in ${options.project}:`,
+    ...(options.projectRef === undefined ? ["  supabase link --project-ref <project-ref>"] : []),
+    ...push.map((line) => `  ${line}`),
+    "  supabase functions deploy clerk-webhook   # verify_jwt = false is in supabase/config.toml",
+    "Then in the Clerk dashboard, Configure → Webhooks → Add Endpoint:",
+    `  URL: https://${ref}.supabase.co/functions/v1/clerk-webhook`,
+    `  Events: ${CLERK_EVENTS.join(", ")}`,
+    "and give the function the endpoint's Signing Secret:",
+    "  supabase secrets set CLERK_WEBHOOK_SECRET=whsec_…",
+    `Last, bring in what existed before the endpoint, and check the health, from ${options.repository}:`,
+    "  CLERK_SECRET_KEY=sk_live_… DATABASE_URL=postgres://… npm run backfill",
+    "  DATABASE_URL=postgres://… npm run status",
+  ];
+}

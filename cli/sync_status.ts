@@ -1,0 +1,84 @@
+/**
+ * Reading the sync's health summary, `public.clerk_sync_status()`, over the transport a
+ * configuration names: a direct connection, or the Data API as `service_role` (`rpc`).
+ */
+import postgres from "postgres";
+import type { DatabaseConfig } from "../functions/clerk-webhook/config.ts";
+import { createServerClient } from "../functions/clerk-webhook/supabase_store.ts";
+
+/** Webhook deliveries of one window, by what they did; `refused` counts refused messages. */
+export interface WindowCounts {
+  applied: number;
+  stale: number;
+  ignored: number;
+  refused: number;
+}
+
+/** A delivery the function refused after verifying it. */
+export interface Refusal {
+  svix_id: string;
+  event_type: string | null;
+  status: number;
+  reason: string | null;
+  first_at: string;
+  last_at: string;
+  attempts: number;
+  /** Whether a later attempt of the same message was applied, stale or ignored. */
+  delivered_since: boolean;
+}
+
+/** Counts of one kind in a backfill run, as `cli/backfill_log.ts` records them. */
+export interface RunCounts {
+  fetched: number;
+  applied: number;
+  stale: number;
+  duplicate: number;
+  deleted: number;
+  invalid: number;
+}
+
+/** A backfill or reconcile run, from `clerk_sync.backfill_runs`. */
+export interface BackfillRunRow {
+  id: number;
+  started_at: string;
+  finished_at: string;
+  mode: "backfill" | "reconcile";
+  ok: boolean;
+  counts: Record<string, RunCounts>;
+  error: string | null;
+}
+
+/** What `public.clerk_sync_status()` returns; times are ISO strings of the database. */
+export interface SyncStatus {
+  /** The database's clock when it was read: every age is measured from it. */
+  checked_at: string;
+  /** Live rows of public.users. */
+  users: number;
+  deliveries: { last_hour: WindowCounts; last_day: WindowCounts };
+  last_delivery_at: string | null;
+  last_by_type: Record<string, { received_at: string; event_at: string }>;
+  refusals: { total: number; recent: Refusal[] };
+  last_run: BackfillRunRow | null;
+  ledger: { entries: number; oldest_at: string | null };
+}
+
+/** Reads the summary from the database of `database`; throws with the database's reason. */
+export async function readSyncStatus(database: DatabaseConfig): Promise<SyncStatus> {
+  if (database.transport === "supabase") {
+    const client = createServerClient(database.url, database.key);
+    const { data, error, status } = await client.rpc("clerk_sync_status");
+    if (error !== null) throw new Error(`${status} ${error.code} ${error.message}`);
+    return data as SyncStatus;
+  }
+  const sql = postgres(database.url, {
+    max: 1,
+    onnotice: () => {},
+    connection: { application_name: "clerk-status" },
+  });
+  try {
+    const [row] = await sql<{ status: SyncStatus }[]>`select public.clerk_sync_status() as status`;
+    return row!.status;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

@@ -1,0 +1,508 @@
+/**
+ * `npm run install-into`: cli/install_into.ts as a process, into Supabase projects made by
+ * the real `supabase init` that hold their own migration, function and config: installed,
+ * migrated with the real `supabase db push --workdir`, the installed function run by Deno
+ * from its folder; reruns, upgrades from an older copy of this repository, user edits,
+ * clashes and the migration order.
+ */
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { parse } from "smol-toml";
+import { userEvent } from "../dev/clerk_events.ts";
+import { createMigratedDatabase, dropDatabases, run } from "../dev/database.ts";
+import { HOSTED_DENO, LOCAL_DENO } from "../dev/function_process.ts";
+import { deliver, newSecret } from "../dev/webhooks.ts";
+import { startProjectFunction } from "./support/project_function.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+const FUNCTION_DIR = "supabase/functions/clerk-webhook";
+const MIGRATIONS = [...Deno.readDirSync(`${ROOT}/supabase/migrations`)]
+  .map((entry) => entry.name)
+  .sort();
+const FUNCTION_FILES = [...Deno.readDirSync(`${ROOT}/functions/clerk-webhook`)]
+  .map((entry) => entry.name)
+  .sort();
+const IMPORT_MAP = JSON.parse(Deno.readTextFileSync(`${ROOT}/import_map.json`)).imports as Record<
+  string,
+  string
+>;
+
+const OWN_MIGRATION = "20260101000000_app_profiles.sql";
+const OWN_MIGRATION_SQL =
+  `-- The app's profiles. Not a clash: create table public.users is only mentioned here.
+create schema app;
+create table app.users (id bigint primary key);
+create table public.profiles (
+  id bigint generated always as identity primary key,
+  clerk_user_id text not null
+);
+`;
+const OWN_FUNCTION = `Deno.serve(() => new Response("hello"));\n`;
+const OWN_SECTION = `
+# The app's own function, which checks Supabase JWTs.
+[functions.hello]
+verify_jwt = true
+`;
+
+/** A Supabase project made by `supabase init`, holding its own migration, function and config. */
+interface Project extends AsyncDisposable {
+  dir: string;
+  /** config.toml as the project had it before any install. */
+  config: string;
+}
+
+async function supabaseInit(): Promise<Project> {
+  const dir = await Deno.makeTempDir({ prefix: "cws_install_" });
+  await run("supabase", ["init", "--workdir", dir]);
+  await Deno.mkdir(`${dir}/supabase/migrations`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/supabase/migrations/${OWN_MIGRATION}`, OWN_MIGRATION_SQL);
+  await Deno.mkdir(`${dir}/supabase/functions/hello`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/supabase/functions/hello/index.ts`, OWN_FUNCTION);
+  await Deno.writeTextFile(`${dir}/supabase/functions/hello/deno.json`, `{ "imports": {} }\n`);
+  // An app's package.json at the root, as a Next.js app has one.
+  await Deno.writeTextFile(`${dir}/package.json`, `{ "name": "app", "private": true }\n`);
+  await Deno.writeTextFile(`${dir}/supabase/config.toml`, OWN_SECTION, { append: true });
+  const config = await Deno.readTextFile(`${dir}/supabase/config.toml`);
+  return { dir, config, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `npm run install-into -- <project> …args` of the repository at `root`, as its script runs it. */
+async function install(
+  project: Pick<Project, "dir"> | undefined,
+  args: string[] = [],
+  root = ROOT,
+): Promise<Result> {
+  const env: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "DENO_DIR", "DENO_CERT", "SSL_CERT_FILE"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env=INIT_CWD",
+      "cli/install_into.ts",
+      ...(project === undefined ? [] : [project.dir]),
+      ...args,
+    ],
+    cwd: root,
+    env: { ...env, NO_COLOR: "1" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Every file under `dir` with its bytes and modification time. */
+async function snapshot(dir: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  async function walk(path: string): Promise<void> {
+    for await (const entry of Deno.readDir(path)) {
+      const full = `${path}/${entry.name}`;
+      if (entry.isDirectory) await walk(full);
+      else {
+        const { mtime } = await Deno.stat(full);
+        files.set(
+          full.slice(dir.length + 1),
+          `${mtime?.getTime()} ${await Deno.readTextFile(full)}`,
+        );
+      }
+    }
+  }
+  await walk(dir);
+  return files;
+}
+
+/** A copy of this repository as it was one release ago: its newest migration missing, a module different. */
+async function olderRepository(): Promise<{ root: string; newest: string } & AsyncDisposable> {
+  const root = await Deno.makeTempDir({ prefix: "cws_older_" });
+  const copy = await new Deno.Command("cp", {
+    args: [
+      "-R",
+      ...["cli", "functions", "import_map.json", "deno.json", "deno.lock"].map((path) =>
+        `${ROOT}/${path}`
+      ),
+      `${root}/`,
+    ],
+  }).output();
+  assert.ok(copy.success, new TextDecoder().decode(copy.stderr));
+  await Deno.mkdir(`${root}/supabase`);
+  await new Deno.Command("cp", {
+    args: ["-R", `${ROOT}/supabase/migrations`, `${root}/supabase/`],
+  }).output();
+  const newest = MIGRATIONS.at(-1)!;
+  await Deno.remove(`${root}/supabase/migrations/${newest}`);
+  await Deno.writeTextFile(
+    `${root}/functions/clerk-webhook/handler.ts`,
+    "\n// As the previous release had it.\n",
+    { append: true },
+  );
+  return { root, newest, [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }) };
+}
+
+Deno.test("install-into installs into a project made by supabase init, next to its own migration, function and config; supabase db push --workdir migrates it; the installed function, run by Deno from its folder, syncs a signed event", async (t) => {
+  await using project = await supabaseInit();
+  const result = await install(project);
+  assert.equal(result.code, 0, result.stderr);
+
+  await t.step(
+    "the function's modules, as in this repository, with a deno.json of pinned imports",
+    async () => {
+      for (const name of FUNCTION_FILES) {
+        assert.deepEqual(
+          await Deno.readFile(`${project.dir}/${FUNCTION_DIR}/${name}`),
+          await Deno.readFile(`${ROOT}/functions/clerk-webhook/${name}`),
+          name,
+        );
+        const source = await Deno.readTextFile(`${project.dir}/${FUNCTION_DIR}/${name}`);
+        assert.doesNotMatch(
+          source,
+          /from "\.\.\/|import\("\.\.\//,
+          `${name} reaches outside its folder`,
+        );
+      }
+      const denoJson = JSON.parse(
+        await Deno.readTextFile(`${project.dir}/${FUNCTION_DIR}/deno.json`),
+      );
+      assert.deepEqual(denoJson.imports, {
+        "@supabase/supabase-js": IMPORT_MAP["@supabase/supabase-js"],
+        postgres: IMPORT_MAP.postgres,
+        svix: IMPORT_MAP.svix,
+        zod: IMPORT_MAP.zod,
+      });
+      for (const specifier of Object.values(denoJson.imports as Record<string, string>)) {
+        assert.match(specifier, /^npm:(@[^/]+\/)?[^@]+@\d+\.\d+\.\d+$/, "pinned exactly");
+      }
+      assert.equal(
+        await Deno.readTextFile(`${project.dir}/supabase/functions/hello/index.ts`),
+        OWN_FUNCTION,
+      );
+    },
+  );
+
+  await t.step("the migrations under their own names, next to the project's", async () => {
+    const names = [...Deno.readDirSync(`${project.dir}/supabase/migrations`)].map((e) => e.name);
+    assert.deepEqual(names.sort(), [OWN_MIGRATION, ...MIGRATIONS].sort());
+    for (const name of MIGRATIONS) {
+      assert.deepEqual(
+        await Deno.readFile(`${project.dir}/supabase/migrations/${name}`),
+        await Deno.readFile(`${ROOT}/supabase/migrations/${name}`),
+      );
+    }
+  });
+
+  await t.step(
+    "config.toml keeps every comment, section and value, gains the function's section, and parses",
+    async () => {
+      const config = await Deno.readTextFile(`${project.dir}/supabase/config.toml`);
+      assert.ok(config.startsWith(project.config), "the project's text is kept as it was");
+      const before = parse(project.config);
+      const after = parse(config) as { functions: Record<string, unknown> };
+      // smol-toml's tables have no prototype.
+      assert.deepEqual({ ...after.functions["clerk-webhook"] as object }, { verify_jwt: false });
+      assert.deepEqual({ ...after.functions.hello as object }, { verify_jwt: true });
+      delete after.functions["clerk-webhook"];
+      assert.deepEqual(after, before);
+      assert.ok(!/import_map|entrypoint/.test(config.slice(project.config.length)));
+    },
+  );
+
+  await t.step("the output ends with the exact next steps", () => {
+    for (
+      const line of [
+        "  supabase db push\n",
+        "  supabase functions deploy clerk-webhook",
+        "  supabase secrets set CLERK_WEBHOOK_SECRET=whsec_…",
+        "  URL: https://<project-ref>.supabase.co/functions/v1/clerk-webhook",
+        "  Events: user.created, user.updated, user.deleted, organization.created, " +
+        "organization.updated, organization.deleted, organizationMembership.created, " +
+        "organizationMembership.updated, organizationMembership.deleted",
+        "npm run backfill",
+        "npm run status",
+        `  added ${FUNCTION_DIR}/index.ts`,
+        `  added supabase/migrations/${MIGRATIONS[0]}`,
+        "  added [functions.clerk-webhook] verify_jwt = false to supabase/config.toml",
+      ]
+    ) {
+      assert.ok(result.stdout.includes(line), `missing "${line}" in:\n${result.stdout}`);
+    }
+    assert.ok(!result.stdout.includes("--include-all"), result.stdout);
+  });
+
+  const name = `${Deno.env.get("CWS_RUN_PREFIX")}_install`;
+  try {
+    const url = await createMigratedDatabase(name, project.dir);
+    await t.step(
+      "supabase db push --workdir applies the project's migrations and the sync's",
+      async () => {
+        const sql = postgres(url, { max: 1, onnotice: () => {} });
+        try {
+          const versions = await sql`
+          select version from supabase_migrations.schema_migrations order by version`;
+          assert.deepEqual(
+            versions.map((row) => row.version),
+            [OWN_MIGRATION, ...MIGRATIONS].map((file) => file.slice(0, 14)).sort(),
+          );
+          const tables = await sql`
+          select table_schema || '.' || table_name as name from information_schema.tables
+          where table_name in ('profiles', 'users') order by 1`;
+          assert.deepEqual(tables.map((row) => row.name), [
+            "app.users",
+            "public.profiles",
+            "public.users",
+          ]);
+        } finally {
+          await sql.end();
+        }
+      },
+    );
+
+    for (const runtime of [LOCAL_DENO, HOSTED_DENO]) {
+      await t.step({
+        name: `on ${runtime.name}, the installed function syncs a signed user.created`,
+        ignore: runtime.executable === undefined,
+        fn: async () => {
+          const secret = newSecret();
+          await using server = await startProjectFunction(
+            `${project.dir}/${FUNCTION_DIR}`,
+            runtime,
+            { DATABASE_URL: url, CLERK_WEBHOOK_SECRET: secret },
+          );
+          const id = `user_installed_${runtime === LOCAL_DENO ? "local" : "hosted"}`;
+          const event = userEvent("user.created", {
+            id,
+            email: `${id}@example.com`,
+            firstName: "Ada",
+            updatedAt: Date.now() - 1000,
+          });
+          const answer = await deliver(server.url, event, { secret });
+          assert.deepEqual(answer, { status: 200, body: { outcome: "applied" } }, server.output());
+          const sql = postgres(url, { max: 1, onnotice: () => {} });
+          try {
+            const rows =
+              await sql`select email, first_name from public.users where clerk_id = ${id}`;
+            assert.deepEqual([...rows], [{ email: `${id}@example.com`, first_name: "Ada" }]);
+          } finally {
+            await sql.end();
+          }
+        },
+      });
+    }
+    await t.step("running it wrote no lock file into the function's folder", async () => {
+      await assert.rejects(
+        Deno.stat(`${project.dir}/${FUNCTION_DIR}/deno.lock`),
+        Deno.errors.NotFound,
+      );
+    });
+  } finally {
+    await dropDatabases(name);
+  }
+});
+
+Deno.test("install-into run again changes nothing, says so, and leaves every file byte for byte as it was", async () => {
+  await using project = await supabaseInit();
+  assert.equal((await install(project)).code, 0);
+  const before = await snapshot(project.dir);
+  for (const args of [[], ["--upgrade"]]) {
+    const again = await install(project, args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^Nothing to change: .* has this version of clerk-webhook-sync/);
+    assert.deepEqual(await snapshot(project.dir), before);
+  }
+});
+
+Deno.test("install-into --upgrade brings an older install up to date and says what it changed; without --upgrade it says to use it and writes nothing", async () => {
+  await using project = await supabaseInit();
+  await using older = await olderRepository();
+  const first = await install(project, [], older.root);
+  assert.equal(first.code, 0, first.stderr);
+  assert.ok(!first.stdout.includes(older.newest));
+  // The user edits a module the new release leaves as it was.
+  const edited = `${project.dir}/${FUNCTION_DIR}/body.ts`;
+  await Deno.writeTextFile(edited, "// Tuned by the app.\n", { append: true });
+  const mine = await Deno.readTextFile(edited);
+
+  const before = await snapshot(project.dir);
+  const refused = await install(project);
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /holds an older install of clerk-webhook-sync\. Rerun with --upgrade to:/,
+  );
+  assert.ok(refused.stderr.includes(`  added supabase/migrations/${older.newest}`), refused.stderr);
+  assert.ok(refused.stderr.includes(`  updated ${FUNCTION_DIR}/handler.ts`), refused.stderr);
+  assert.match(refused.stderr, /Nothing was written\.$/m);
+  assert.deepEqual(await snapshot(project.dir), before);
+
+  const upgraded = await install(project, ["--upgrade"]);
+  assert.equal(upgraded.code, 0, upgraded.stderr);
+  assert.match(upgraded.stdout, /^Upgraded clerk-webhook-sync in /);
+  assert.ok(
+    upgraded.stdout.includes(`  added supabase/migrations/${older.newest}`),
+    upgraded.stdout,
+  );
+  assert.ok(upgraded.stdout.includes(`  updated ${FUNCTION_DIR}/handler.ts`), upgraded.stdout);
+  assert.ok(
+    upgraded.stdout.includes(`  kept your edit of ${FUNCTION_DIR}/body.ts`),
+    upgraded.stdout,
+  );
+  assert.deepEqual(
+    await Deno.readFile(`${project.dir}/${FUNCTION_DIR}/handler.ts`),
+    await Deno.readFile(`${ROOT}/functions/clerk-webhook/handler.ts`),
+  );
+  assert.deepEqual(
+    await Deno.readFile(`${project.dir}/supabase/migrations/${older.newest}`),
+    await Deno.readFile(`${ROOT}/supabase/migrations/${older.newest}`),
+  );
+  assert.equal(await Deno.readTextFile(edited), mine);
+  const config = await Deno.readTextFile(`${project.dir}/supabase/config.toml`);
+  assert.equal(config.match(/\[functions\.clerk-webhook\]/g)?.length, 1);
+
+  const after = await snapshot(project.dir);
+  const again = await install(project, ["--upgrade"]);
+  assert.match(again.stdout, /^Nothing to change/);
+  assert.deepEqual(await snapshot(project.dir), after);
+});
+
+Deno.test("install-into --upgrade does not silently replace a file the user edited: it names it and asks for --force", async () => {
+  await using project = await supabaseInit();
+  await using older = await olderRepository();
+  assert.equal((await install(project, [], older.root)).code, 0);
+  const handler = `${project.dir}/${FUNCTION_DIR}/handler.ts`;
+  await Deno.writeTextFile(handler, "// The app's own change.\n", { append: true });
+
+  const before = await snapshot(project.dir);
+  const refused = await install(project, ["--upgrade"]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /differ from what it installed and from what it ships/);
+  assert.ok(refused.stderr.includes(`  ${FUNCTION_DIR}/handler.ts\n`), refused.stderr);
+  assert.match(refused.stderr, /rerun with --force/);
+  assert.deepEqual(await snapshot(project.dir), before);
+
+  const forced = await install(project, ["--upgrade", "--force"]);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.ok(forced.stdout.includes(`  replaced your version of ${FUNCTION_DIR}/handler.ts`));
+  assert.deepEqual(
+    await Deno.readFile(handler),
+    await Deno.readFile(`${ROOT}/functions/clerk-webhook/handler.ts`),
+  );
+});
+
+Deno.test("install-into refuses, writing nothing, when the project defines what the sync would create, naming the file and line", async (t) => {
+  const migration = (sql: string) => async (project: Project) => {
+    await Deno.writeTextFile(`${project.dir}/supabase/migrations/20260102000000_mine.sql`, sql);
+  };
+  const cases: [string, (project: Project) => Promise<void>, RegExp][] = [
+    [
+      "a users table in public",
+      migration("-- Users.\n\ncreate table if not exists public.users (id uuid primary key);\n"),
+      /supabase\/migrations\/20260102000000_mine\.sql:3 creates table users in schema public/,
+    ],
+    [
+      "an organizations table, unqualified and quoted",
+      migration('CREATE TABLE "organizations" (id text);\n'),
+      /20260102000000_mine\.sql:1 creates table organizations in schema public/,
+    ],
+    [
+      "an organization_memberships table over two lines",
+      migration("create table\n  public.organization_memberships (id text);\n"),
+      /20260102000000_mine\.sql:1 creates table organization_memberships/,
+    ],
+    [
+      "a users_private view",
+      migration("select 1;\ncreate or replace view public.users_private as select 1 as id;\n"),
+      /20260102000000_mine\.sql:2 creates view users_private/,
+    ],
+    [
+      "schema clerk_sync",
+      migration("create schema if not exists clerk_sync;\n"),
+      /20260102000000_mine\.sql:1 creates schema clerk_sync/,
+    ],
+    [
+      "schema clerk",
+      migration("\ncreate schema clerk;\n"),
+      /20260102000000_mine\.sql:2 creates schema clerk,/,
+    ],
+    [
+      "another function at supabase/functions/clerk-webhook",
+      async (project) => {
+        await Deno.mkdir(`${project.dir}/${FUNCTION_DIR}`, { recursive: true });
+        await Deno.writeTextFile(`${project.dir}/${FUNCTION_DIR}/index.ts`, OWN_FUNCTION);
+      },
+      /supabase\/functions\/clerk-webhook holds a function that clerk-webhook-sync did not install/,
+    ],
+    [
+      "a clerk-webhook section checking JWTs in config.toml",
+      async (project) => {
+        await Deno.writeTextFile(
+          `${project.dir}/supabase/config.toml`,
+          "\n[functions.clerk-webhook]\nverify_jwt = true\n",
+          { append: true },
+        );
+      },
+      /supabase\/config\.toml:\d+ has \[functions\.clerk-webhook\] already: set verify_jwt = false/,
+    ],
+  ];
+  for (const [name, prepare, message] of cases) {
+    await t.step(name, async () => {
+      await using project = await supabaseInit();
+      await prepare(project);
+      const before = await snapshot(project.dir);
+      const result = await install(project);
+      assert.equal(result.code, 1, result.stdout);
+      assert.match(
+        result.stderr,
+        /^Cannot install clerk-webhook-sync into .*: it already defines what the sync creates\./,
+      );
+      assert.match(result.stderr, message);
+      assert.match(result.stderr, /then install again/);
+      assert.match(result.stderr, /Nothing was written\.$/m);
+      assert.deepEqual(await snapshot(project.dir), before);
+    });
+  }
+});
+
+Deno.test("install-into prints supabase db push --include-all when the project has migrations newer than the sync's", async () => {
+  await using project = await supabaseInit();
+  const later = "20991231000000_later.sql";
+  await Deno.writeTextFile(`${project.dir}/supabase/migrations/${later}`, "select 1;\n");
+  const result = await install(project);
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(result.stdout.includes("  supabase db push --include-all\n"), result.stdout);
+  assert.ok(result.stdout.includes(`older than your ${later}`), result.stdout);
+});
+
+Deno.test("install-into exits 2 without a project, with this repository, or with a folder that is not a Supabase project, writing nothing", async () => {
+  const none = await install(undefined);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /Which project\?/);
+  const itself = await install({ dir: ROOT });
+  assert.equal(itself.code, 2);
+  assert.match(itself.stderr, /is clerk-webhook-sync itself/);
+  const empty = await Deno.makeTempDir({ prefix: "cws_not_a_project_" });
+  try {
+    const result = await install({ dir: empty });
+    assert.equal(result.code, 2);
+    assert.match(
+      result.stderr,
+      /is not a Supabase project: it has no supabase\/config\.toml \(run supabase init there first\)/,
+    );
+    assert.deepEqual([...Deno.readDirSync(empty)], []);
+  } finally {
+    await Deno.remove(empty, { recursive: true });
+  }
+});
