@@ -7,6 +7,7 @@ import { messages, type PGlite } from "@electric-sql/pglite";
 import { groupCommit } from "../functions/clerk-webhook/group_commit.ts";
 import {
   type BatchArguments,
+  refusalArguments,
   storeError,
   type SyncStore,
   toOutcomes,
@@ -30,7 +31,23 @@ export function createPGliteStore(db: PGlite): SyncStore {
     }
     return toOutcomes(result.rows[0]?.outcomes, p_events.length);
   };
-  return groupCommit(applyBatch, { maxCalls: 1 });
+  return {
+    ...groupCommit(applyBatch, { maxCalls: 1 }),
+    async recordRefusal(refusal) {
+      const a = refusalArguments(refusal);
+      try {
+        await db.query("select public.record_clerk_refusal($1, $2, $3, $4)", [
+          a.p_svix_id,
+          a.p_event_type,
+          a.p_status,
+          a.p_reason,
+        ]);
+      } catch (error) {
+        throw classify(error);
+      }
+    },
+    close: () => Promise.resolve(),
+  };
 }
 
 /** SQL errors carry a SQLSTATE; anything else (a closed or crashed PGlite) passes with a restart. */

@@ -125,6 +125,25 @@ Deno.test("handler answers 422 to verified bodies that are not processable Clerk
   assert.deepEqual(await written(), before);
 });
 
+Deno.test("handler records a verified delivery it answers 422 for the status report, once per svix-id; a forged one records nothing", async () => {
+  const svixId = newSvixId();
+  const forgedId = newSvixId();
+  const payload = { type: "user.created", timestamp: Date.now(), data: { email_addresses: [] } };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    assert.equal((await deliver(server.url, payload, { secret, id: svixId })).status, 422);
+  }
+  const forged = await deliver(server.url, payload, { secret: newSecret(), id: forgedId });
+  assert.equal(forged.status, 400);
+  const rows = await db.sql`
+    select svix_id, event_type, status, attempts from clerk_sync.refusals
+    where svix_id in (${svixId}, ${forgedId})`;
+  assert.deepEqual(rows.map((row) => ({ ...row })), [
+    { svix_id: svixId, event_type: "user.created", status: 422, attempts: 2 },
+  ]);
+  const logged = logs.filter((entry) => entry.svix_id === svixId);
+  assert.deepEqual(logged.map((entry) => entry.type), ["user.created", "user.created"]);
+});
+
 Deno.test("handler acknowledges other event types as ignored, once", async () => {
   const id = newSvixId();
   const event = {

@@ -33,8 +33,6 @@ export interface GroupCommitOptions {
   maxBatch?: number;
   /** Milliseconds before a delivery is answered as unavailable (default 8,000). */
   timeoutMs?: number;
-  /** Releases the transport's connections. */
-  close?: () => Promise<void>;
 }
 
 /** A delivery waiting for its outcome. */
@@ -45,14 +43,12 @@ interface Pending {
   settle: (result: Outcome | Error) => void;
 }
 
-/** A store that applies deliveries through `applyBatch`, grouped as they arrive. */
-export function groupCommit(applyBatch: ApplyBatch, options: GroupCommitOptions = {}): SyncStore {
-  const {
-    maxCalls = 4,
-    maxBatch = 100,
-    timeoutMs = APPLY_TIMEOUT_MS,
-    close = () => Promise.resolve(),
-  } = options;
+/** The applying half of a store: deliveries through `applyBatch`, grouped as they arrive. */
+export function groupCommit(
+  applyBatch: ApplyBatch,
+  options: GroupCommitOptions = {},
+): Pick<SyncStore, "apply" | "applyAll"> {
+  const { maxCalls = 4, maxBatch = 100, timeoutMs = APPLY_TIMEOUT_MS } = options;
   const queue: Pending[] = [];
   let calls = 0;
 
@@ -130,6 +126,5 @@ export function groupCommit(applyBatch: ApplyBatch, options: GroupCommitOptions 
       if (failure !== undefined) throw failure.reason;
       return results.map((result) => (result as PromiseFulfilledResult<Outcome>).value);
     },
-    close,
   };
 }

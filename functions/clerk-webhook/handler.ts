@@ -55,10 +55,12 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     const started = performance.now();
     const entry = newEntry();
     let response: Response;
+    let body: string | null = null;
     try {
       if (request.method !== "POST") throw new MethodNotAllowedError("Only POST is allowed");
       const delivery = verifier.verify(await readBody(request, maxBodyBytes), request.headers);
       entry.svix_id = delivery.id;
+      body = delivery.body;
       const event = parseClerkEvent(delivery.body, now());
       entry.type = event.type;
       entry.clerk_id = event.objectId;
@@ -66,12 +68,62 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       response = Response.json({ outcome: entry.outcome });
     } catch (error) {
       response = errorResponse(error, entry);
+      if (entry.svix_id !== null && REFUSALS.has(response.status)) {
+        entry.type ??= typeOf(body);
+        await recordRefusal(store, entry, response.status);
+      }
     }
     entry.status = response.status;
     entry.ms = Math.round((performance.now() - started) * 100) / 100;
     log(entry);
     return response;
   };
+}
+
+/**
+ * Answers of a verified delivery that the status report counts as refused: Clerk sent
+ * what the sync cannot read (422), or applying it failed for good (500). A 503 is not
+ * one (the retry will apply it), nor is an unverified request (it is not Clerk's, and
+ * must write nothing).
+ */
+const REFUSALS = new Set([422, 500]);
+
+/** Time allowed for recording a refusal; the answer does not wait longer. */
+const REFUSAL_TIMEOUT_MS = 2_000;
+
+/**
+ * Records the refused delivery of `entry`, answered `status`, for the status report,
+ * waiting at most REFUSAL_TIMEOUT_MS; a failure to record is logged and changes
+ * nothing of the answer.
+ */
+async function recordRefusal(store: SyncStore, entry: LogEntry, status: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("no answer in time")), REFUSAL_TIMEOUT_MS);
+  });
+  const refusal = {
+    svixId: entry.svix_id!,
+    type: entry.type,
+    status,
+    reason: entry.error ?? "",
+  };
+  try {
+    await Promise.race([store.recordRefusal(refusal), late]);
+  } catch (error) {
+    entry.error = `${entry.error} (not recorded as refused: ${(error as Error).message})`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The event type a verified body names, if it names one in a short string. */
+function typeOf(body: string | null): string | null {
+  try {
+    const type = (JSON.parse(body ?? "") as { type?: unknown } | null)?.type;
+    return typeof type === "string" && type.length <= 100 ? type : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A handler for a function whose configuration is unusable: it accepts nothing. */

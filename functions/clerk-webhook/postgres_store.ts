@@ -4,6 +4,7 @@ import { groupCommit, type GroupCommitOptions } from "./group_commit.ts";
 import {
   APPLY_TIMEOUT_MS,
   type BatchArguments,
+  refusalArguments,
   storeError,
   StoreUnavailableError,
   type SyncStore,
@@ -53,7 +54,20 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     }
     return toOutcomes(rows[0]?.outcomes, p_events.length);
   };
-  return groupCommit(applyBatch, { ...options, timeoutMs, close: () => sql.end({ timeout: 5 }) });
+  return {
+    ...groupCommit(applyBatch, { ...options, timeoutMs }),
+    async recordRefusal(refusal) {
+      const a = refusalArguments(refusal);
+      try {
+        await sql`select public.record_clerk_refusal(
+          ${a.p_svix_id}::text, ${a.p_event_type}::text, ${a.p_status}::int, ${a.p_reason}::text
+        )`;
+      } catch (error) {
+        throw classify(error);
+      }
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
 }
 
 /** PostgreSQL errors carry a SQLSTATE; any other error (a socket's) failed on the way. */

@@ -29,8 +29,24 @@ export interface SyncStore {
    * failure once every delivery has been tried.
    */
   applyAll(deliveries: readonly Delivery[]): Promise<Outcome[]>;
+  /** Records a verified delivery the function did not apply (public.record_clerk_refusal()). */
+  recordRefusal(refusal: Refusal): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
+}
+
+/** A verified delivery answered 422 (Clerk sent what the sync cannot read) or 500. */
+export interface Refusal {
+  svixId: string;
+  /** The event type, when the envelope could be read. */
+  type: string | null;
+  status: number;
+  reason: string;
+}
+
+/** The named arguments of public.record_clerk_refusal(), as PostgREST takes them. */
+export function refusalArguments({ svixId, type, status, reason }: Refusal) {
+  return { p_svix_id: svixId, p_event_type: type, p_status: status, p_reason: reason };
 }
 
 /** The database could not be reached or gave up for a passing reason: retry later. */

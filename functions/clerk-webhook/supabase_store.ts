@@ -4,6 +4,7 @@ import { groupCommit, type GroupCommitOptions } from "./group_commit.ts";
 import {
   APPLY_TIMEOUT_MS,
   type BatchArguments,
+  refusalArguments,
   storeError,
   type SyncStore,
   toOutcomes,
@@ -41,14 +42,29 @@ export function createSupabaseStore(
     const { data, error, status } = await client
       .rpc("apply_clerk_events", args)
       .abortSignal(AbortSignal.timeout(Math.max(0, wait)));
-    if (error === null) return toOutcomes(data, args.p_events.length);
-    // PostgREST answers 500 to some passing conditions (40001, 57014, 55P03): the
-    // SQLSTATE in the body decides as well as the status.
-    throw storeError({
-      code: error.code,
-      message: `Supabase RPC failed with ${status}: ${error.code ?? ""} ${error.message}`,
-      transient: TRANSIENT_STATUSES.has(status),
-    });
+    if (error !== null) throw rpcError(error, status);
+    return toOutcomes(data, args.p_events.length);
   };
-  return groupCommit(applyBatch, { ...options, timeoutMs });
+  return {
+    ...groupCommit(applyBatch, { ...options, timeoutMs }),
+    async recordRefusal(refusal) {
+      const { error, status } = await client
+        .rpc("record_clerk_refusal", refusalArguments(refusal))
+        .abortSignal(AbortSignal.timeout(timeoutMs));
+      if (error !== null) throw rpcError(error, status);
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * A failed call. PostgREST answers 500 to some passing conditions (40001, 57014,
+ * 55P03): the SQLSTATE in the body decides as well as the status.
+ */
+function rpcError(error: { code?: string; message: string }, status: number): Error {
+  return storeError({
+    code: error.code,
+    message: `Supabase RPC failed with ${status}: ${error.code ?? ""} ${error.message}`,
+    transient: TRANSIENT_STATUSES.has(status),
+  });
 }
