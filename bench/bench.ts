@@ -6,6 +6,7 @@
  * when any request fails (a non-2xx answer or an error), whatever the timings.
  */
 import postgres from "postgres";
+import { BACKFILL_BATCHING } from "../cli/backfill_sync.ts";
 import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
 import { createSupabaseStore } from "../functions/clerk-webhook/supabase_store.ts";
 import { createMigratedDatabase, dropDatabases } from "../dev/database.ts";
@@ -185,8 +186,12 @@ async function measure(
   );
   const clerkApi = { ...api, url: clerk.url.replace(/\/$/, "") };
   const backfill: Backfills = {
-    direct: await backfillOnce(sql, createPostgresStore(databaseUrl), clerkApi),
-    supabase: await backfillOnce(sql, createSupabaseStore(standIn.url, SECRET_KEY), clerkApi),
+    direct: await backfillOnce(sql, createPostgresStore(databaseUrl, BACKFILL_BATCHING), clerkApi),
+    supabase: await backfillOnce(
+      sql,
+      createSupabaseStore(standIn.url, SECRET_KEY, BACKFILL_BATCHING),
+      clerkApi,
+    ),
   };
   progress(`Cold starts (${settings.coldStarts} of each)`);
   contenders.function.coldStart = await coldStart(sql, () => startFunction(direct));

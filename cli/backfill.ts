@@ -15,7 +15,13 @@ import {
 import { openStore } from "../functions/clerk-webhook/open_store.ts";
 import { type BackfillRun, logBackfillRun } from "./backfill_log.ts";
 import { createStoredVersionsReader } from "./backfill_rows.ts";
-import { backfill, backfillKinds, type BackfillSummary, progress } from "./backfill_sync.ts";
+import {
+  backfill,
+  BACKFILL_BATCHING,
+  backfillKinds,
+  type BackfillSummary,
+  progress,
+} from "./backfill_sync.ts";
 import { ClerkApi, MAX_PAGE_SIZE, readClerkApiConfig } from "./clerk_api.ts";
 
 const USAGE =
@@ -122,7 +128,7 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const store = await openStore(database);
+  const store = await openStore(database, BACKFILL_BATCHING);
   const run: BackfillRun = {
     startedAt: new Date(),
     reconcile: args.reconcile,

@@ -22,6 +22,13 @@ import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
 import type { StoredRow, StoredVersionsReader, SyncedTable } from "./backfill_rows.ts";
 import { type ClerkApi, MAX_PAGE_SIZE, type Page } from "./clerk_api.ts";
 
+/**
+ * How the backfill's store batches: two calls of 250 in flight, a page of 500 at a
+ * time. Measured against one call of 100 (the webhook's default) on a 2-core machine:
+ * 4,800 against 3,300 users/s; 4 × 125 and 2 × 500 did no better.
+ */
+export const BACKFILL_BATCHING = { maxCalls: 2, maxBatch: 250 } as const;
+
 /** An event that carries an object's state. */
 type StateEvent = ClerkEvent & { objectId: string; state: EntityState };
 
