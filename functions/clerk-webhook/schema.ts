@@ -75,6 +75,9 @@ export function notLaterThan(now: number, times: Record<string, Date>): void {
   }
 }
 
+/** `{ data: schema }` of each entity schema, for paths named `data.…`. */
+const DATA_WRAPPERS = new WeakMap<z.ZodType, z.ZodType>();
+
 /** What every synced object carries: Clerk's timestamps, which order its states. */
 interface Timestamped {
   created_at: Date;
@@ -90,7 +93,14 @@ export function parseData<T extends Timestamped>(
   json: unknown,
   now: number,
 ): T {
-  const data = parse(z.object({ data: schema }), { data: json }).data;
+  // The wrapper is made once per schema: zod compiles each new object schema on its first
+  // parse, which made a quarter of the function's CPU time when it was made per event.
+  let wrapped = DATA_WRAPPERS.get(schema) as z.ZodType<{ data: T }> | undefined;
+  if (wrapped === undefined) {
+    wrapped = z.object({ data: schema });
+    DATA_WRAPPERS.set(schema, wrapped);
+  }
+  const data = parse(wrapped, { data: json }).data;
   notLaterThan(now, { "data.created_at": data.created_at, "data.updated_at": data.updated_at });
   return data;
 }
