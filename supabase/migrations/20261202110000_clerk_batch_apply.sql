@@ -247,13 +247,19 @@ declare
   v_membership_lock constant int := 6;
   v_emails text[];
   v_slugs text[];
+  -- The entities the batch has events of: the classes no event needs are skipped.
+  v_entities text[];
 begin
   -- Each class is read after the classes before it are locked: the holder of an email,
   -- a slug or an organization-user pair cannot change while its lock is held, and what
   -- the batch itself changes belongs to objects of the batch, locked as well.
-  select coalesce(array_agg(distinct lower(b.state ->> 'email')), '{}') into v_emails
-  from unnest(p_batch) b
-  where b.type in ('user.created', 'user.updated') and b.state ->> 'email' is not null;
+  select
+    coalesce(array_agg(distinct lower(b.state ->> 'email')) filter (
+      where b.type in ('user.created', 'user.updated') and b.state ->> 'email' is not null
+    ), '{}'),
+    array_agg(distinct split_part(b.type, '.', 1))
+  into v_emails, v_entities
+  from unnest(p_batch) b;
   perform pg_advisory_xact_lock(v_email_lock, k.key)
   from (select distinct hashtext(e) as key from unnest(v_emails) e order by 1) k;
 
@@ -273,6 +279,9 @@ begin
     order by 1
   ) k;
 
+  if not v_entities && array['organization', 'organizationMembership'] then
+    return;
+  end if;
   select coalesce(array_agg(distinct b.state ->> 'slug'), '{}') into v_slugs
   from unnest(p_batch) b
   where b.type in ('organization.created', 'organization.updated') and b.state ->> 'slug' is not null;
@@ -295,6 +304,9 @@ begin
     order by 1
   ) k;
 
+  if not 'organizationMembership' = any (v_entities) then
+    return;
+  end if;
   perform pg_advisory_xact_lock(v_membership_lock, k.key)
   from (
     select distinct hashtext(i.id) as key
