@@ -56,6 +56,8 @@ const HTTP_FLOOR = new URL("http_floor.ts", import.meta.url);
 const POSTGREST_STAND_IN = new URL("postgrest_process.ts", import.meta.url);
 const CLERK_API_STAND_IN = new URL("clerk_api_process.ts", import.meta.url);
 const RESULTS = new URL("results/", import.meta.url);
+/** The last full run before group commit: low-load latency must be no worse than it. */
+const REFERENCE_RUN = new URL("2026-12-02T08-51-29Z-full.json", RESULTS);
 /** The stand-in's project keys: any values work, the stand-in and the function just share them. */
 const JWT_SECRET = "bench-jwt-secret-with-at-least-32-characters";
 const SECRET_KEY = "sb_secret_bench_000000000000000000000000";
@@ -228,7 +230,7 @@ async function benchmark(): Promise<Report> {
         settings,
         contenders,
         backfill,
-        previous: await previousRun(RESULTS),
+        previous: await previousRun(REFERENCE_RUN),
       });
     } finally {
       await sql.end();

@@ -44,7 +44,7 @@ export interface Backfills {
   supabase: BackfillResult;
 }
 
-/** The figures of the last full run before this one that later runs must not lose. */
+/** The figures of the reference run that later runs must not lose. */
 export interface PreviousRun {
   date: string;
   /** The function's p50 at 200 req/s, ms. */
@@ -74,7 +74,7 @@ export interface Report {
   settings: Settings;
   contenders: Contenders;
   backfill: Backfills;
-  /** The last full run before this one, when bench/results/latest.json held one. */
+  /** The reference run (the last before group commit), when its file is there. */
   previous: PreviousRun | null;
   ratios: { functionToCeiling: Ratios; functionToNaive: Ratios };
   targets: TargetResult[];
@@ -162,13 +162,15 @@ function targets(
       "µs",
     ],
     [
-      `p50 at 200 req/s (target: run of ${previous?.date.slice(0, 10)})`,
+      `p50 at 200 req/s (target: the run of ${previous?.date.slice(0, 16).replace("T", " ")})`,
       atRate(fn, 200)?.p50,
       previous?.p50At200,
       "ms",
     ],
     [
-      `time per event at 1 in flight (target: run of ${previous?.date.slice(0, 10)})`,
+      `time per event at 1 in flight (target: the run of ${
+        previous?.date.slice(0, 16).replace("T", " ")
+      })`,
       atOne === undefined ? undefined : 1000 / atOne,
       previous?.msAt1,
       "ms",
@@ -191,11 +193,11 @@ function targets(
   return [...check(atLeast, (v, t) => v >= t), ...check(atMost, (v, t) => v <= t)];
 }
 
-/** The figures of the last full run saved in `directory`, or null. */
-export async function previousRun(directory: URL): Promise<PreviousRun | null> {
+/** The figures of the full run saved as `file`, or null when there is none. */
+export async function previousRun(file: URL): Promise<PreviousRun | null> {
   let report: Report;
   try {
-    report = JSON.parse(await Deno.readTextFile(new URL("latest.json", directory)));
+    report = JSON.parse(await Deno.readTextFile(file));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
     throw error;
