@@ -23,6 +23,7 @@ import {
   progress,
 } from "./backfill_sync.ts";
 import { ClerkApi, MAX_PAGE_SIZE, readClerkApiConfig } from "./clerk_api.ts";
+import { commandLine } from "./command_line.ts";
 
 const USAGE =
   `Usage: npm run backfill -- [--reconcile] [--dry-run] [--page-size=N] [--max-deletes=N]
@@ -96,17 +97,8 @@ function describeSummary(summary: BackfillSummary, dryRun: boolean, noun: string
 }
 
 async function main(): Promise<number> {
-  let args: Arguments;
-  try {
-    args = parseArguments(Deno.args);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = commandLine(parseArguments, USAGE);
+  if (typeof args === "number") return args;
 
   const env = (name: string) => Deno.env.get(name);
   let database: DatabaseConfig;

@@ -15,6 +15,7 @@ import { formatManifest, type Manifest, MANIFEST_PATH, readManifest } from "./in
 import { nextSteps } from "./install_next_steps.ts";
 import { FUNCTION_DIR, MIGRATIONS_DIR, readPayload } from "./install_payload.ts";
 import { type InstallPlan, planInstall, type PlannedFile } from "./install_plan.ts";
+import { commandLine } from "./command_line.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -97,17 +98,8 @@ function refuse(lines: string[]): number {
 }
 
 async function main(): Promise<number> {
-  let args: Arguments;
-  try {
-    args = parseArguments(Deno.args);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = commandLine(parseArguments, USAGE);
+  if (typeof args === "number") return args;
   if (!args.project) {
     console.error(`Which project? Name its folder.\n\n${USAGE}`);
     return 2;

@@ -2,19 +2,7 @@
  * What to do after `npm run install-into`: push the migrations, deploy the function, point
  * a Clerk endpoint at it, set its secret, backfill, and watch the health.
  */
-
-/** The Clerk events the function syncs (README: "Deploy"). */
-export const CLERK_EVENTS = [
-  "user.created",
-  "user.updated",
-  "user.deleted",
-  "organization.created",
-  "organization.updated",
-  "organization.deleted",
-  "organizationMembership.created",
-  "organizationMembership.updated",
-  "organizationMembership.deleted",
-];
+import { SYNCED_EVENT_TYPES } from "../functions/clerk-webhook/entities.ts";
 
 /** What the next steps depend on. */
 export interface NextStepsOptions {
@@ -46,7 +34,7 @@ export function nextSteps(options: NextStepsOptions): string[] {
     "  supabase functions deploy clerk-webhook   # verify_jwt = false is in supabase/config.toml",
     "Then in the Clerk dashboard, Configure → Webhooks → Add Endpoint:",
     `  URL: https://${ref}.supabase.co/functions/v1/clerk-webhook`,
-    `  Events: ${CLERK_EVENTS.join(", ")}`,
+    `  Events: ${SYNCED_EVENT_TYPES.join(", ")}`,
     "and give the function the endpoint's Signing Secret:",
     "  supabase secrets set CLERK_WEBHOOK_SECRET=whsec_…",
     `Last, bring in what existed before the endpoint, and check the health, from ${options.repository}:`,

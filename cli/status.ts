@@ -16,6 +16,7 @@ import {
   parseDuration,
 } from "./sync_health.ts";
 import { readSyncStatus, type SyncStatus } from "./sync_status.ts";
+import { commandLine } from "./command_line.ts";
 
 const USAGE = `Usage: npm run status -- [--json] [--stall-after=DURATION] [--max-refused=PERCENT]
 
@@ -126,17 +127,8 @@ function describe(status: SyncStatus, health: Health): string {
 }
 
 async function main(): Promise<number> {
-  let args: Arguments;
-  try {
-    args = parseArguments(Deno.args);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = commandLine(parseArguments, USAGE);
+  if (typeof args === "number") return args;
   let status: SyncStatus;
   try {
     status = await readSyncStatus(readDatabaseConfig((name) => Deno.env.get(name)));

@@ -17,6 +17,7 @@ import { type ScratchDatabase, scratchDatabase } from "../dev/database.ts";
 import { startPostgrestStandIn } from "../dev/postgrest_stand_in.ts";
 import { serveLocally } from "./support/server.ts";
 import { newSvixId } from "../dev/webhooks.ts";
+import { type CommandResult, runDeno } from "./support/run_deno.ts";
 
 const CLI = new URL("../cli/backfill.ts", import.meta.url);
 const SECRET_KEY = "sk_test_backfill0stand0in0key";
@@ -24,27 +25,9 @@ const SECRET_KEY = "sk_test_backfill0stand0in0key";
 const T0 = Date.now() - 60 * 60 * 1000;
 const at = (second: number) => T0 + second * 1000;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `npm run backfill -- …` as users do, with only net and env permissions. */
-async function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", CLI.href, ...args],
-    env: { ...env, NO_COLOR: "1" },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function runCli(args: string[], env: Record<string, string>): Promise<CommandResult> {
+  return runDeno(["run", "--allow-net", "--allow-env", CLI.href, ...args], env);
 }
 
 /** The environment of a run against `clerk` and `db`. */

@@ -13,6 +13,7 @@ import { createMigratedDatabase, dropDatabases, run } from "../dev/database.ts";
 import { HOSTED_DENO, LOCAL_DENO } from "../dev/function_process.ts";
 import { deliver, newSecret } from "../dev/webhooks.ts";
 import { startProjectFunction } from "./support/project_function.ts";
+import { type CommandResult, runDeno } from "./support/run_deno.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const FUNCTION_DIR = "supabase/functions/clerk-webhook";
@@ -66,45 +67,31 @@ async function supabaseInit(): Promise<Project> {
   return { dir, config, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
 }
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** `npm run install-into -- <project> …args` of the repository at `root`, as its script runs it. */
-async function install(
+function install(
   project: Pick<Project, "dir"> | undefined,
   args: string[] = [],
   root = ROOT,
-): Promise<Result> {
+): Promise<CommandResult> {
   const env: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "DENO_DIR", "DENO_CERT", "SSL_CERT_FILE"]) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
+  const target = project === undefined ? [] : [project.dir];
+  return runDeno(
+    [
       "run",
       "--allow-read",
       "--allow-write",
       "--allow-env=INIT_CWD",
       "cli/install_into.ts",
-      ...(project === undefined ? [] : [project.dir]),
+      ...target,
       ...args,
     ],
-    cwd: root,
-    env: { ...env, NO_COLOR: "1" },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+    env,
+    root,
+  );
 }
 
 /** Every file under `dir` with its bytes and modification time. */

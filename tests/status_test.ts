@@ -10,6 +10,7 @@ import { type ScratchDatabase, scratchDatabase } from "../dev/database.ts";
 import { startPostgrestStandIn } from "../dev/postgrest_stand_in.ts";
 import type { Health } from "../cli/sync_health.ts";
 import type { SyncStatus } from "../cli/sync_status.ts";
+import { type CommandResult, runDeno } from "./support/run_deno.ts";
 
 const STATUS = new URL("../cli/status.ts", import.meta.url);
 const BACKFILL = new URL("../cli/backfill.ts", import.meta.url);
@@ -18,27 +19,9 @@ const SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";
 const PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH";
 const T = Date.now() - 24 * 60 * 60 * 1000;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `deno run --allow-net --allow-env <cli> …args`, as its npm script does. */
-async function runCli(cli: URL, args: string[], env: Record<string, string>): Promise<Result> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", cli.href, ...args],
-    env: { ...env, NO_COLOR: "1" },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function runCli(cli: URL, args: string[], env: Record<string, string>): Promise<CommandResult> {
+  return runDeno(["run", "--allow-net", "--allow-env", cli.href, ...args], env);
 }
 
 /** `npm run status -- --json …args`: its exit code and the JSON it printed. */

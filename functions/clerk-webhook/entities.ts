@@ -6,6 +6,12 @@ import { USER } from "./user.ts";
 
 const ENTITIES: readonly Entity[] = [USER, ORGANIZATION, MEMBERSHIP];
 
+/** Every event type the sync keeps, the ones a Clerk endpoint subscribes to. */
+export const SYNCED_EVENT_TYPES: readonly string[] = ENTITIES.flatMap((entity) => [
+  ...entity.stateTypes,
+  entity.deleteType,
+]);
+
 /** The entity whose event `type` is, if the sync keeps it. */
 export function entityOf(type: string): Entity | undefined {
   return ENTITIES.find((entity) => entity.deleteType === type || entity.stateTypes.includes(type));
