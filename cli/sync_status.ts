@@ -5,6 +5,7 @@
 import postgres from "postgres";
 import type { DatabaseConfig } from "../functions/clerk-webhook/config.ts";
 import { createServerClient } from "../functions/clerk-webhook/supabase_store.ts";
+import type { BackfillSummary } from "./backfill_sync.ts";
 
 /** Webhook deliveries of one window, by what they did; `refused` counts refused messages. */
 export interface WindowCounts {
@@ -28,14 +29,10 @@ export interface Refusal {
 }
 
 /** Counts of one kind in a backfill run, as `cli/backfill_log.ts` records them. */
-export interface RunCounts {
-  fetched: number;
-  applied: number;
-  stale: number;
-  duplicate: number;
-  deleted: number;
-  invalid: number;
-}
+export type RunCounts = Pick<
+  BackfillSummary,
+  "fetched" | "applied" | "stale" | "duplicate" | "deleted" | "invalid"
+>;
 
 /** A backfill or reconcile run, from `clerk_sync.backfill_runs`. */
 export interface BackfillRunRow {
