@@ -8,6 +8,7 @@
 import postgres from "postgres";
 import { BACKFILL_BATCHING } from "../cli/backfill_sync.ts";
 import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
+import type { SyncStore } from "../functions/clerk-webhook/store.ts";
 import { createSupabaseStore } from "../functions/clerk-webhook/supabase_store.ts";
 import { createMigratedDatabase, dropDatabases } from "../dev/database.ts";
 import { openTestServer } from "../dev/postgres_server.ts";
@@ -103,7 +104,7 @@ async function coldStart(
  */
 async function backfillOnce(
   sql: postgres.Sql,
-  store: { close(): Promise<void> } & Parameters<typeof measureBackfill>[0],
+  store: SyncStore,
   api: { url: string; secretKey: string },
 ): Promise<BackfillResult> {
   try {

@@ -17,6 +17,7 @@ import {
   type Outcome,
   StoreUnavailableError,
   type SyncStore,
+  withTimeout,
 } from "./store.ts";
 
 /**
@@ -64,13 +65,9 @@ export function groupCommit(
     deliveries: readonly Delivery[],
     deadline: number,
   ): Promise<(Outcome | Error)[]> => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      // The call is not cancelled: its deadline keeps it from committing after the 503.
-      timer = setTimeout(() => reject(unavailable()), Math.max(0, deadline - Date.now()));
-    });
+    const call = applyBatch(batchArguments(deliveries, new Date(deadline)));
     try {
-      return await Promise.race([applyBatch(batchArguments(deliveries, new Date(deadline))), late]);
+      return await withTimeout(call, deadline - Date.now(), unavailable);
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       if (deliveries.length === 1 || failure instanceof StoreUnavailableError) {
@@ -78,8 +75,6 @@ export function groupCommit(
       }
       const alone = deliveries.map((delivery) => applyTogether([delivery], deadline));
       return (await Promise.all(alone)).map((results) => results[0]!);
-    } finally {
-      clearTimeout(timer);
     }
   };
 

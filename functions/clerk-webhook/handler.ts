@@ -6,7 +6,7 @@ import { MAX_BODY_BYTES, PayloadTooLargeError, readBody } from "./body.ts";
 import { parseClerkEvent } from "./clerk_event.ts";
 import { ConfigError } from "./config.ts";
 import { InvalidEventError } from "./schema.ts";
-import { type Outcome, StoreUnavailableError, type SyncStore } from "./store.ts";
+import { type Outcome, StoreUnavailableError, type SyncStore, withTimeout } from "./store.ts";
 import { WebhookVerificationError, type WebhookVerifier } from "./verify.ts";
 
 /** One request, as logged. */
@@ -97,22 +97,15 @@ const REFUSAL_TIMEOUT_MS = 2_000;
  * nothing of the answer.
  */
 async function recordRefusal(store: SyncStore, entry: LogEntry, status: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("no answer in time")), REFUSAL_TIMEOUT_MS);
-  });
-  const refusal = {
-    svixId: entry.svix_id!,
-    type: entry.type,
-    status,
-    reason: entry.error ?? "",
-  };
+  const refusal = { svixId: entry.svix_id!, type: entry.type, status, reason: entry.error ?? "" };
   try {
-    await Promise.race([store.recordRefusal(refusal), late]);
+    await withTimeout(
+      store.recordRefusal(refusal),
+      REFUSAL_TIMEOUT_MS,
+      () => new Error("no answer in time"),
+    );
   } catch (error) {
     entry.error = `${entry.error} (not recorded as refused: ${(error as Error).message})`;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -60,6 +60,27 @@ export class StoreUnavailableError extends Error {
 /** Time allowed for one apply before answering 503; Svix stops waiting at 15 s. */
 export const APPLY_TIMEOUT_MS = 8_000;
 
+/**
+ * Settles as `promise` does, or rejects with `late()` after `ms` milliseconds, whichever
+ * comes first. The work behind `promise` is not cancelled: a call's deadline keeps it
+ * from committing after the caller gave up.
+ */
+export async function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  late: () => Error,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(late()), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A delivery as public.apply_clerk_events() takes it (type clerk_sync.delivery). */
 export interface DeliveryArgument {
   svix_id: string;

@@ -48,23 +48,30 @@ language plpgsql
 set search_path = ''
 as $$
 declare
+  v_entity text;
   v_outcome text;
 begin
-  -- Only a call that lacks what its type needs pays for the check that says so.
-  if p_object_id is null or p_state is null then
-    if p_event_type in (
-      'user.created', 'user.updated', 'user.deleted',
-      'organization.created', 'organization.updated', 'organization.deleted',
+  -- The synced event types by entity; any other is ignored (organizationInvitation.*,
+  -- organizationDomain.*, role.*, permission.*, …).
+  v_entity := case
+    when p_event_type in ('user.created', 'user.updated', 'user.deleted') then 'user'
+    when p_event_type in ('organization.created', 'organization.updated', 'organization.deleted')
+      then 'organization'
+    when p_event_type in (
       'organizationMembership.created', 'organizationMembership.updated',
       'organizationMembership.deleted'
-    ) then
-      perform clerk_sync.require_object(p_event_type, p_object_id, p_state);
-    end if;
+    ) then 'membership'
+  end;
+  if v_entity is null then
+    return 'ignored';
   end if;
-  -- The synced event types and the apply function of each; any other is ignored
-  -- (organizationInvitation.*, organizationDomain.*, role.*, permission.*, …).
-  case
-    when p_event_type in ('user.created', 'user.updated', 'user.deleted') then
+  -- Only a call that lacks what its type needs pays for the check that says so.
+  if p_object_id is null or p_state is null then
+    perform clerk_sync.require_object(p_event_type, p_object_id, p_state);
+  end if;
+
+  case v_entity
+    when 'user' then
       v_outcome := clerk_sync.apply_user(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
       if p_event_type = 'user.deleted' and v_outcome = 'applied' then
         -- The user's memberships go with it (Clerk may or may not send their deletes).
@@ -75,15 +82,10 @@ begin
         delete from public.organization_memberships where user_id = p_object_id;
       end if;
       return v_outcome;
-    when p_event_type in ('organization.created', 'organization.updated', 'organization.deleted') then
+    when 'organization' then
       return clerk_sync.apply_organization(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
-    when p_event_type in (
-      'organizationMembership.created', 'organizationMembership.updated',
-      'organizationMembership.deleted'
-    ) then
-      return clerk_sync.apply_membership(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
     else
-      return 'ignored';
+      return clerk_sync.apply_membership(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
   end case;
 end;
 $$;
