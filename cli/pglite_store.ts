@@ -8,6 +8,7 @@ import { groupCommit } from "../functions/clerk-webhook/group_commit.ts";
 import {
   type BatchArguments,
   refusalArguments,
+  schemaCheck,
   storeError,
   type SyncStore,
   toOutcomes,
@@ -22,7 +23,18 @@ const APPLY = "select to_json(public.apply_clerk_events($1::jsonb)) as outcomes"
  * process there is no lock to wait for or network to lose.
  */
 export function createPGliteStore(db: PGlite): SyncStore {
+  const checkSchema = schemaCheck(async () => {
+    try {
+      const result = await db.query<{ version: unknown }>(
+        "select public.clerk_sync_schema_version() as version",
+      );
+      return result.rows[0]?.version;
+    } catch (error) {
+      throw classify(error);
+    }
+  });
   const applyBatch = async ({ p_events }: BatchArguments) => {
+    await checkSchema();
     let result;
     try {
       result = await db.query<{ outcomes: unknown }>(APPLY, [JSON.stringify(p_events)]);
@@ -46,6 +58,7 @@ export function createPGliteStore(db: PGlite): SyncStore {
         throw classify(error);
       }
     },
+    checkSchema,
     close: () => Promise.resolve(),
   };
 }

@@ -14,7 +14,7 @@ import {
 } from "../functions/clerk-webhook/config.ts";
 import { createHandler } from "../functions/clerk-webhook/handler.ts";
 import { openStore } from "../functions/clerk-webhook/open_store.ts";
-import type { SyncStore } from "../functions/clerk-webhook/store.ts";
+import { SchemaMismatchError, type SyncStore } from "../functions/clerk-webhook/store.ts";
 import { WebhookVerifier } from "../functions/clerk-webhook/verify.ts";
 import { type EmbeddedDatabase, openEmbeddedDatabase } from "./embedded_database.ts";
 import {
@@ -85,6 +85,29 @@ function describeDatabase(config: Config, embedded: EmbeddedDatabase | undefined
   return [`Database: PostgreSQL at DATABASE_URL (${url.protocol}//${url.host}${url.pathname})`];
 }
 
+/**
+ * Stops before listening when the database cannot take writes: it lacks the sync's
+ * migrations (the advice names `supabase db push`), or it cannot be reached.
+ */
+async function checkDatabase(
+  store: SyncStore,
+  config: Config,
+  embedded: EmbeddedDatabase | undefined,
+): Promise<void> {
+  try {
+    await store.checkSchema();
+  } catch (error) {
+    await store.close();
+    const where = describeDatabase(config, embedded)[0]!.replace(/^Database: /, "");
+    if (error instanceof SchemaMismatchError) throw new Error(`${where}: ${error.message}`);
+    throw new Error(
+      `Cannot reach ${where}: ${
+        (error as Error).message
+      }; check the setting and that the database runs`,
+    );
+  }
+}
+
 function banner(lines: string[], functionUrl: string, dev: DevSecret | undefined): string {
   const variable = configuredSecretVariable(env);
   const secret = dev === undefined
@@ -121,6 +144,7 @@ function listen(port: number, handler: Deno.ServeHandler): Deno.HttpServer {
 async function serve(dev: DevSecret | undefined, embedded: EmbeddedDatabase | undefined) {
   const config = readLocalConfig(dev, embedded);
   const store = await createStore(config, embedded);
+  await checkDatabase(store, config, embedded);
   const port = config.port ?? DEFAULT_PORT;
   const functionUrl = `http://localhost:${port}`;
   const verifier = new WebhookVerifier(config.secrets);

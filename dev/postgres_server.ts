@@ -59,13 +59,17 @@ async function linkLibraries(pkg: URL): Promise<void> {
   }
 }
 
-/** Who runs the server: PostgreSQL refuses root, so root hands it to `postgres` or `nobody`. */
-interface ServerUser {
+/**
+ * Who runs a server: PostgreSQL (and PgBouncer) refuse root, so root hands them to
+ * `postgres` or `nobody`; anyone else runs them as themselves.
+ */
+export interface ServerUser {
   uid?: number;
   gid?: number;
 }
 
-async function serverUser(): Promise<ServerUser> {
+/** The user to run a server as, from this process's user and /etc/passwd. */
+export async function serverUser(): Promise<ServerUser> {
   if (Deno.uid() !== 0) return {};
   const passwd = await Deno.readTextFile("/etc/passwd");
   for (const name of ["postgres", "nobody"]) {

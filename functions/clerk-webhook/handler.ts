@@ -6,7 +6,13 @@ import { MAX_BODY_BYTES, PayloadTooLargeError, readBody } from "./body.ts";
 import { parseClerkEvent } from "./clerk_event.ts";
 import { ConfigError } from "./config.ts";
 import { InvalidEventError } from "./schema.ts";
-import { type Outcome, StoreUnavailableError, type SyncStore, withTimeout } from "./store.ts";
+import {
+  type Outcome,
+  SchemaMismatchError,
+  StoreUnavailableError,
+  type SyncStore,
+  withTimeout,
+} from "./store.ts";
 import { WebhookVerificationError, type WebhookVerifier } from "./verify.ts";
 
 /** One request, as logged. */
@@ -150,6 +156,9 @@ function describe(error: unknown): [status: number, message: string] {
   if (error instanceof PayloadTooLargeError) return [413, error.message];
   if (error instanceof WebhookVerificationError) return [400, error.message];
   if (error instanceof InvalidEventError) return [422, error.message];
+  if (error instanceof SchemaMismatchError) {
+    return [503, "The database lacks the sync's migrations: run `supabase db push`; retry later"];
+  }
   if (error instanceof StoreUnavailableError) return [503, "Database unavailable; retry later"];
   if (error instanceof ConfigError) return [500, "The function is misconfigured; see its logs"];
   return [500, "Internal error"];

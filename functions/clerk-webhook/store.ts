@@ -31,6 +31,13 @@ export interface SyncStore {
   applyAll(deliveries: readonly Delivery[]): Promise<Outcome[]>;
   /** Records a verified delivery the function did not apply (public.record_clerk_refusal()). */
   recordRefusal(refusal: Refusal): Promise<void>;
+  /**
+   * Checks that the database has the sync's migrations at {@linkcode SCHEMA_VERSION} or
+   * later (applying does so before its first write); rejects with
+   * {@linkcode SchemaMismatchError}, or {@linkcode StoreUnavailableError} when the
+   * database cannot be reached.
+   */
+  checkSchema(): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
 }
@@ -55,6 +62,51 @@ export class StoreUnavailableError extends Error {
     super(message, options);
     this.name = "StoreUnavailableError";
   }
+}
+
+/**
+ * The schema the code needs: the name of the newest migration whose objects it relies
+ * on, as public.clerk_sync_schema_version() answers it. An equal or newer schema serves.
+ */
+export const SCHEMA_VERSION = "20261204090000";
+
+/**
+ * The database lacks the sync's migrations, or has older ones than the code needs: a
+ * `supabase db push` fixes it, and Svix's retries deliver once it has run.
+ */
+export class SchemaMismatchError extends StoreUnavailableError {
+  constructor(detail: string, options?: ErrorOptions) {
+    super(
+      `${detail}: run \`supabase db push\` to apply the sync's migrations ` +
+        "(with --db-url for a database that is not the linked project's)",
+      options,
+    );
+    this.name = "SchemaMismatchError";
+  }
+}
+
+/**
+ * A check that the database's schema serves this code, for the first write: it reads
+ * the version with `readVersion` once it passes, and again on each call until then.
+ * Rejects with {@linkcode SchemaMismatchError}, or with what `readVersion` rejects with.
+ */
+export function schemaCheck(readVersion: () => Promise<unknown>): () => Promise<void> {
+  let passed: Promise<void> | undefined;
+  return () => {
+    passed ??= readVersion().then((version) => {
+      if (typeof version !== "string" || version < SCHEMA_VERSION) {
+        throw new SchemaMismatchError(
+          `The database's clerk-webhook-sync schema is at ${
+            typeof version === "string" ? version : JSON.stringify(version)
+          }; this code needs ${SCHEMA_VERSION} or later`,
+        );
+      }
+    }).catch((error) => {
+      passed = undefined;
+      throw error;
+    });
+    return passed;
+  };
 }
 
 /** Time allowed for one apply before answering 503; Svix stops waiting at 15 s. */
@@ -130,13 +182,28 @@ export function toOutcomes(value: unknown, count: number): Outcome[] {
 
 /**
  * Whether a SQLSTATE names a condition that passes: a lost connection (08), a
- * serialization failure or deadlock (40), exhausted resources (53), a lock wait over
- * lock_timeout (55P03), a cancel or shutdown (57), an I/O error (58) or a read-only
- * standby after a failover (25006).
+ * serialization failure or deadlock (40), exhausted resources (53, among them 53300 too
+ * many connections), a lock wait over lock_timeout (55P03), a cancel or shutdown (57,
+ * among them 57P01 to 57P03 when a server restarts or fails over), an I/O error (58), a
+ * read-only standby after a failover (25006), or a prepared statement that a
+ * transaction-mode pooler moved to another server connection (26000).
  */
 function isTransientSqlState(code: string): boolean {
-  return /^(08|40|53|57|58)/.test(code) || code === "55P03" || code === "25006";
+  return /^(08|40|53|57|58)/.test(code) || ["55P03", "25006", "26000"].includes(code);
 }
+
+/**
+ * Supavisor refuses a client beyond the pool's client limit with this message under
+ * SQLSTATE XX000 (internal error), which says nothing of its passing.
+ */
+const POOLER_FULL = /max client connections reached/i;
+
+/**
+ * A function or table of the sync that does not exist: undefined function (42883) or
+ * table (42P01), or PostgREST's "not in the schema cache" (PGRST202): the migrations
+ * have not run.
+ */
+const MISSING_OBJECT = new Set(["42883", "42P01", "PGRST202"]);
 
 /** How a transport saw a failed call. */
 export interface Failure {
@@ -152,10 +219,18 @@ export interface Failure {
  * The one rule for what a failed call means: a failure without a SQLSTATE (the call
  * never got an answer), a transient SQLSTATE, a PostgREST connection error (PGRST00x)
  * or what the transport knows to be transient is {@linkcode StoreUnavailableError}
- * (503, Svix retries); any other is a bug or bad data (500).
+ * (503, Svix retries), a missing object of the sync {@linkcode SchemaMismatchError}
+ * (503 too: the migrations are yet to run); any other is a bug or bad data (500).
  */
 export function storeError({ code, message, transient = false, cause }: Failure): Error {
-  const passes = transient || !code || isTransientSqlState(code) || /^PGRST00/.test(code);
   const options = cause === undefined ? undefined : { cause };
+  if (code !== undefined && MISSING_OBJECT.has(code)) {
+    return new SchemaMismatchError(
+      `The database lacks the sync's migrations (${message})`,
+      options,
+    );
+  }
+  const passes = transient || !code || isTransientSqlState(code) || /^PGRST00/.test(code) ||
+    POOLER_FULL.test(message);
   return passes ? new StoreUnavailableError(message, options) : new Error(message, options);
 }

@@ -5,6 +5,7 @@ import {
   APPLY_TIMEOUT_MS,
   type BatchArguments,
   refusalArguments,
+  schemaCheck,
   storeError,
   type SyncStore,
   toOutcomes,
@@ -35,7 +36,15 @@ export function createSupabaseStore(
   const timeoutMs = options.timeoutMs ?? APPLY_TIMEOUT_MS;
   const client = createServerClient(url, key);
 
+  const checkSchema = schemaCheck(async () => {
+    const { data, error, status } = await client
+      .rpc("clerk_sync_schema_version")
+      .abortSignal(AbortSignal.timeout(timeoutMs));
+    if (error !== null) throw rpcError(error, status);
+    return data;
+  });
   const applyBatch = async (args: BatchArguments) => {
+    await checkSchema();
     // The call is aborted at the deadline; PostgREST's transaction refuses to commit
     // after it anyway.
     const wait = args.p_deadline === null ? timeoutMs : Date.parse(args.p_deadline) - Date.now();
@@ -53,6 +62,7 @@ export function createSupabaseStore(
         .abortSignal(AbortSignal.timeout(timeoutMs));
       if (error !== null) throw rpcError(error, status);
     },
+    checkSchema,
     close: () => Promise.resolve(),
   };
 }
