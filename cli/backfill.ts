@@ -37,8 +37,9 @@ public.organizations, public.users and public.organization_memberships, as the w
   --max-deletes=N   let --reconcile delete up to N rows of each table
                     (default: 10 % of its rows, at least 10)
 
-Environment: CLERK_SECRET_KEY (required), CLERK_API_URL (default https://api.clerk.com),
-and DATABASE_URL, or else SUPABASE_URL with SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY.`;
+Environment: CLERK_SECRET_KEY (required: the instance's Secret key, sk_live_… or sk_test_…),
+CLERK_API_URL (default https://api.clerk.com), and DATABASE_URL, or else SUPABASE_URL with
+SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY.`;
 
 interface Arguments {
   help: boolean;

@@ -25,13 +25,46 @@ export interface ClerkApiConfig {
   apiUrl: string;
 }
 
-/** Reads `CLERK_SECRET_KEY` (required) and `CLERK_API_URL` (optional) from `env`. */
+/**
+ * What a Clerk secret key looks like: `sk_live_` (a production instance) or `sk_test_`
+ * (a development instance), then the key. Clerk issues secret keys only in this form (its
+ * SDKs dropped the older `test_…` API keys with Core 2); the rest of the key is Clerk's to
+ * judge.
+ */
+const SECRET_KEY = /^sk_(live|test)_\S+$/;
+
+/** Where a secret key comes from, for the messages that ask for one. */
+const SECRET_KEY_SOURCE =
+  "set the instance's Secret key (sk_live_… or sk_test_…) from the Clerk dashboard → " +
+  "API keys → Secret keys";
+
+/** Keys of Clerk that are not the secret key, and where each of them goes instead. */
+const OTHER_KEYS: { prefix: string; what: string }[] = [
+  { prefix: "pk_", what: "a publishable key (pk_…), which is for the app's front end" },
+  {
+    prefix: "whsec_",
+    what: "a webhook signing secret (whsec_…), which is CLERK_WEBHOOK_SECRET of the " +
+      "clerk-webhook function",
+  },
+];
+
+/**
+ * Reads `CLERK_SECRET_KEY` (required, `sk_live_…` or `sk_test_…`) and `CLERK_API_URL`
+ * (optional) from `env`. Throws a `ConfigError` saying which key goes where for anything
+ * else (a publishable key, a webhook signing secret), before any request is made.
+ */
 export function readClerkApiConfig(env: Env): ClerkApiConfig {
   const secretKey = env("CLERK_SECRET_KEY")?.trim();
   if (!secretKey) {
+    throw new ConfigError("CLERK_SECRET_KEY", `missing: ${SECRET_KEY_SOURCE}`);
+  }
+  if (!SECRET_KEY.test(secretKey)) {
+    const other = OTHER_KEYS.find(({ prefix }) => secretKey.startsWith(prefix));
     throw new ConfigError(
       "CLERK_SECRET_KEY",
-      "missing: set the secret key of the Clerk instance (sk_…)",
+      other === undefined
+        ? `not a Clerk secret key, which starts sk_live_ or sk_test_: ${SECRET_KEY_SOURCE}`
+        : `this is ${other.what}, not the secret key: ${SECRET_KEY_SOURCE}`,
     );
   }
   const apiUrl = env("CLERK_API_URL")?.trim() || DEFAULT_CLERK_API_URL;

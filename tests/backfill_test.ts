@@ -412,6 +412,42 @@ Deno.test("backfill with a wrong CLERK_SECRET_KEY says so, exits non-zero and wr
   assert.match(missing.stderr, /Configuration error: CLERK_SECRET_KEY: missing/);
 });
 
+Deno.test("backfill with a publishable key, a webhook secret or another value in CLERK_SECRET_KEY says which key goes where, and contacts nothing", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  clerk.put({ id: newClerkId(), email: null, updatedAt: at(1) });
+  const instead =
+    "set the instance's Secret key \\(sk_live_… or sk_test_…\\) from the Clerk dashboard → " +
+    "API keys → Secret keys\\n";
+  const publishable = new RegExp(
+    "this is a publishable key \\(pk_…\\), which is for the app's front end, not the secret " +
+      `key: ${instead}`,
+  );
+  const webhookSecret = new RegExp(
+    "this is a webhook signing secret \\(whsec_…\\), which is CLERK_WEBHOOK_SECRET of the " +
+      `clerk-webhook function, not the secret key: ${instead}`,
+  );
+  const other = new RegExp(`not a Clerk secret key, which starts sk_live_ or sk_test_: ${instead}`);
+  const cases: [string, RegExp][] = [
+    ["pk_test_Y2xlcmsuZXhhbXBsZS5jb20k", publishable],
+    ["pk_live_Y2xlcmsuZXhhbXBsZS5jb20k", publishable],
+    ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", webhookSecret],
+    ["sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz", other],
+    ["test_0legacy0api0key", other],
+    ['"sk_test_0quoted0key"', other],
+  ];
+  for (const [key, says] of cases) {
+    const result = await runCli([], { ...cliEnv(clerk, db), CLERK_SECRET_KEY: key });
+    assert.equal(result.code, 2, `${key}: ${result.stderr}`);
+    assert.match(result.stderr, /^Configuration error: CLERK_SECRET_KEY: /, key);
+    assert.match(result.stderr, says, key);
+    assert.ok(!result.stderr.includes(key), `${key} is not printed`);
+  }
+  assert.deepEqual(clerk.requests, [], "no request reached Clerk");
+  assert.deepEqual(await rows(db), []);
+  assert.deepEqual([...await db.sql`select id from clerk_sync.backfill_runs`], []);
+});
+
 Deno.test("backfill() gives up on a lasting 5xx with a clear error, keeping the pages it applied", async () => {
   await using db = await scratchDatabase();
   await using clerk = startClerkApiStandIn({
