@@ -401,7 +401,7 @@ Deno.test("backfill with a wrong CLERK_SECRET_KEY says so, exits non-zero and wr
   assert.equal(wrong.code, 1);
   assert.match(
     wrong.stderr,
-    /Backfill failed: Clerk API answered 401 to GET \/v1\/users\?.*: The provided Clerk Secret Key is invalid\. .*\(clerk_key_invalid\); check CLERK_SECRET_KEY/,
+    /Backfill failed: Clerk API answered 401 to GET \/v1\/users\?.*: The provided Clerk Secret Key is invalid\. .*\(clerk_key_invalid\); check CLERK_SECRET_KEY: it must be the Secret key of the Clerk instance this database syncs \(Clerk dashboard → API keys → Secret keys\), and this one is a development instance's key\n/,
   );
   assert.doesNotMatch(wrong.stderr, /sk_test_wrong0key/, "the key is not printed");
   assert.deepEqual(clerk.requests.map(({ status }) => status), [401], "a 401 is not retried");
@@ -446,6 +446,36 @@ Deno.test("backfill with a publishable key, a webhook secret or another value in
   assert.deepEqual(clerk.requests, [], "no request reached Clerk");
   assert.deepEqual(await rows(db), []);
   assert.deepEqual([...await db.sql`select id from clerk_sync.backfill_runs`], []);
+});
+
+Deno.test("backfill reports another Clerk error with Clerk's own code and message, and no word about the key", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({
+    secretKey: SECRET_KEY,
+    faults: {
+      1: {
+        status: 422,
+        error: {
+          code: "form_param_value_invalid",
+          message: "is invalid",
+          long_message: "order_by is not a valid sorting field",
+          meta: { param_name: "order_by" },
+        },
+      },
+    },
+  });
+  clerk.put({ id: newClerkId(), email: null, updatedAt: at(1) });
+
+  const result = await runCli([], cliEnv(clerk, db));
+
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr,
+    /Backfill failed: Clerk API answered 422 to GET \/v1\/users\?limit=500&offset=0&order_by=%2Bcreated_at: order_by is not a valid sorting field \(form_param_value_invalid\)\n/,
+  );
+  assert.doesNotMatch(result.stderr, /CLERK_SECRET_KEY/);
+  assert.deepEqual(clerk.requests.map(({ status }) => status), [422], "a 422 is not retried");
+  assert.deepEqual(await rows(db), []);
 });
 
 Deno.test("backfill() gives up on a lasting 5xx with a clear error, keeping the pages it applied", async () => {
