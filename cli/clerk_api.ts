@@ -75,6 +75,9 @@ export function readClerkApiConfig(env: Env): ClerkApiConfig {
   return { secretKey, apiUrl: apiUrl.replace(/\/+$/, "") };
 }
 
+/** Clerk's error code for any organization endpoint of an instance without organizations. */
+export const ORGANIZATIONS_OFF = "organization_not_enabled_in_instance";
+
 /**
  * The codes of a 403 that refuses the key rather than the request, from Clerk's index of
  * authentication errors (clerk.com/docs/errors/authentication, which spells them with a
@@ -165,6 +168,26 @@ export class ClerkApi {
   /** One page of `GET /v1/organizations` (`{ data, total_count }`), oldest first. */
   listOrganizations(page: Page): Promise<unknown[]> {
     return this.#list("/v1/organizations", page, (json) => (json as { data?: unknown })?.data);
+  }
+
+  /**
+   * Whether the instance has organizations on: false when Clerk answers
+   * `GET /v1/organizations` with 403 `organization_not_enabled_in_instance`, as it does
+   * for every organization endpoint of an instance without them (Clerk's default). Any
+   * other failure throws: a refusal never reads as "no organizations".
+   */
+  async organizationsEnabled(): Promise<boolean> {
+    try {
+      await this.listOrganizations({ limit: 1, offset: 0 });
+      return true;
+    } catch (error) {
+      if (
+        error instanceof ClerkApiError && error.status === 403 && error.code === ORGANIZATIONS_OFF
+      ) {
+        return false;
+      }
+      throw error;
+    }
   }
 
   /** One page of the instance-wide `GET /v1/organization_memberships`, oldest first. */
