@@ -1,8 +1,8 @@
 /**
  * `npm run backfill -- [--reconcile] [--dry-run] [--page-size=N] [--max-deletes=N]`:
  * brings the organizations, users and memberships to the state of Clerk's Backend API,
- * through the webhook's SQL
- * function. Progress and the summary go to stderr, a dry run's plan to stdout.
+ * through the webhook's SQL function (only the users when the instance has organizations
+ * off). Progress and the summary go to stderr, a dry run's plan to stdout.
  * Exits 0 when done, 1 when it failed or skipped invalid objects, 2 on a usage or
  * configuration error.
  */
@@ -18,11 +18,12 @@ import { createStoredVersionsReader } from "./backfill_rows.ts";
 import {
   backfill,
   BACKFILL_BATCHING,
+  type BackfillKind,
   backfillKinds,
   type BackfillSummary,
   progress,
 } from "./backfill_sync.ts";
-import { ClerkApi, MAX_PAGE_SIZE, readClerkApiConfig } from "./clerk_api.ts";
+import { ClerkApi, MAX_PAGE_SIZE, ORGANIZATIONS_OFF, readClerkApiConfig } from "./clerk_api.ts";
 import { commandLine } from "./command_line.ts";
 
 const USAGE =
@@ -30,6 +31,8 @@ const USAGE =
 
 Applies every organization, user and membership of the Clerk instance to
 public.organizations, public.users and public.organization_memberships, as the webhook would.
+On an instance with organizations off, only the users: the rows of organizations and
+memberships are left as they are.
   --reconcile       also delete the rows of objects Clerk no longer has
                     (each one confirmed with Clerk before it is deleted)
   --dry-run         print what would be created, updated and deleted; change nothing
@@ -37,8 +40,12 @@ public.organizations, public.users and public.organization_memberships, as the w
   --max-deletes=N   let --reconcile delete up to N rows of each table
                     (default: 10 % of its rows, at least 10)
 
-Environment: CLERK_SECRET_KEY (required), CLERK_API_URL (default https://api.clerk.com),
-and DATABASE_URL, or else SUPABASE_URL with SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY.`;
+Environment: CLERK_SECRET_KEY (required: the instance's Secret key, sk_live_… or sk_test_…),
+CLERK_API_URL (default https://api.clerk.com), and DATABASE_URL, or else SUPABASE_URL with
+SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY.`;
+
+/** Why organizations and memberships are skipped, as printed and as the run log keeps it. */
+const ORGANIZATIONS_OFF_REASON = "organizations are off on this Clerk instance";
 
 interface Arguments {
   help: boolean;
@@ -125,6 +132,7 @@ async function main(): Promise<number> {
     startedAt: new Date(),
     reconcile: args.reconcile,
     summaries: {},
+    skipped: {},
     error: undefined,
   };
   console.error(
@@ -133,9 +141,7 @@ async function main(): Promise<number> {
   );
   try {
     const kinds = backfillKinds(clerk, (table) => createStoredVersionsReader(database, table));
-    let invalid = 0;
-    // Memberships last: deleting an organization or a user takes its memberships along.
-    for (const kind of [kinds.users, kinds.organizations, kinds.memberships]) {
+    const bring = async (kind: BackfillKind) => {
       const summary = await backfill({
         kind,
         store,
@@ -148,7 +154,21 @@ async function main(): Promise<number> {
       });
       console.error(describeSummary(summary, args.dryRun, kind.noun));
       run.summaries[kind.noun] = summary;
-      invalid += summary.invalid;
+      return summary.invalid;
+    };
+    let invalid = await bring(kinds.users);
+    if (await clerk.organizationsEnabled()) {
+      // Memberships last: deleting an organization or a user takes its memberships along.
+      invalid += await bring(kinds.organizations);
+      invalid += await bring(kinds.memberships);
+    } else {
+      // Nothing of either is read, so nothing of either is created, updated or deleted.
+      console.error(
+        `Organizations and memberships skipped: ${ORGANIZATIONS_OFF_REASON} ` +
+          `(GET /v1/organizations answered 403 ${ORGANIZATIONS_OFF})`,
+      );
+      run.skipped[kinds.organizations.noun] = ORGANIZATIONS_OFF_REASON;
+      run.skipped[kinds.memberships.noun] = ORGANIZATIONS_OFF_REASON;
     }
     if (invalid > 0) {
       const objects = invalid === 1 ? "object was" : "objects were";

@@ -8,6 +8,7 @@ import postgres from "postgres";
 import type { DatabaseConfig } from "../functions/clerk-webhook/config.ts";
 import { createServerClient } from "../functions/clerk-webhook/supabase_store.ts";
 import type { BackfillSummary } from "./backfill_sync.ts";
+import type { RunCounts, SkippedKind } from "./sync_status.ts";
 
 /** One run that could change rows, as it ended. */
 export interface BackfillRun {
@@ -16,12 +17,16 @@ export interface BackfillRun {
   reconcile: boolean;
   /** The summary of each kind that finished, by its noun (users, organizations, memberships). */
   summaries: Record<string, BackfillSummary>;
+  /** The kinds the run skipped, by noun, each with why (organizations off on the instance). */
+  skipped: Record<string, string>;
   /** Why the run failed; undefined when it finished. */
   error: string | undefined;
 }
 
 /** What the log keeps of a summary: a real run's counts (a dry run's plan is not one). */
-function counts({ fetched, applied, stale, duplicate, deleted, invalid }: BackfillSummary) {
+function counts(
+  { fetched, applied, stale, duplicate, deleted, invalid }: BackfillSummary,
+): RunCounts {
   return { fetched, applied, stale, duplicate, deleted, invalid };
 }
 
@@ -33,7 +38,14 @@ export async function recordBackfillRun(database: DatabaseConfig, run: BackfillR
     p_finished_at: new Date().toISOString(),
     p_mode: run.reconcile ? "reconcile" : "backfill",
     p_ok: run.error === undefined && summaries.every(([, summary]) => summary.invalid === 0),
-    p_counts: Object.fromEntries(summaries.map(([noun, summary]) => [noun, counts(summary)])),
+    // A skipped kind is recorded where its counts would be, as { skipped: why }.
+    p_counts: Object.fromEntries([
+      ...summaries.map(([noun, summary]): [string, RunCounts] => [noun, counts(summary)]),
+      ...Object.entries(run.skipped).map(([noun, why]): [string, SkippedKind] => [
+        noun,
+        { skipped: why },
+      ]),
+    ]),
     p_error: run.error ?? null,
   };
   if (database.transport === "supabase") {

@@ -1,13 +1,14 @@
 /**
- * The two user endpoints of Clerk's Backend API that the backfill reads, with Clerk's
- * rate limits honoured and passing failures retried.
+ * The endpoints of Clerk's Backend API that the backfill reads (users, organizations,
+ * memberships), with Clerk's rate limits honoured, passing failures retried, and every
+ * refusal reported as Clerk worded it.
  *
  * Plain `fetch` rather than the official `@clerk/backend` client: that client runs in
  * Deno and takes `apiUrl`, but (3.25.0) it retries nothing (a 429 or 5xx is thrown with
  * `retryAfter` parsed, the waiting left to the caller), it flattens network failures
  * into an error without a status, `getUserList()` spends a second request of the rate
  * limit on `/users/count` for every page, and it returns class instances whose raw JSON
- * (`.raw`) is what the sync validates, with the webhook's own parser. Two GET endpoints
+ * (`.raw`) is what the sync validates, with the webhook's own parser. A few GET endpoints
  * with Clerk's documented shapes are less code than wrapping all that.
  */
 import { ConfigError, type Env } from "../functions/clerk-webhook/config.ts";
@@ -25,13 +26,46 @@ export interface ClerkApiConfig {
   apiUrl: string;
 }
 
-/** Reads `CLERK_SECRET_KEY` (required) and `CLERK_API_URL` (optional) from `env`. */
+/**
+ * What a Clerk secret key looks like: `sk_live_` (a production instance) or `sk_test_`
+ * (a development instance), then the key. Clerk issues secret keys only in this form (its
+ * SDKs dropped the older `test_…` API keys with Core 2); the rest of the key is Clerk's to
+ * judge.
+ */
+const SECRET_KEY = /^sk_(live|test)_\S+$/;
+
+/** Where a secret key comes from, for the messages that ask for one. */
+const SECRET_KEY_SOURCE =
+  "set the instance's Secret key (sk_live_… or sk_test_…) from the Clerk dashboard → " +
+  "API keys → Secret keys";
+
+/** Keys of Clerk that are not the secret key, and where each of them goes instead. */
+const OTHER_KEYS: { prefix: string; what: string }[] = [
+  { prefix: "pk_", what: "a publishable key (pk_…), which is for the app's front end" },
+  {
+    prefix: "whsec_",
+    what: "a webhook signing secret (whsec_…), which is CLERK_WEBHOOK_SECRET of the " +
+      "clerk-webhook function",
+  },
+];
+
+/**
+ * Reads `CLERK_SECRET_KEY` (required, `sk_live_…` or `sk_test_…`) and `CLERK_API_URL`
+ * (optional) from `env`. Throws a `ConfigError` saying which key goes where for anything
+ * else (a publishable key, a webhook signing secret), before any request is made.
+ */
 export function readClerkApiConfig(env: Env): ClerkApiConfig {
   const secretKey = env("CLERK_SECRET_KEY")?.trim();
   if (!secretKey) {
+    throw new ConfigError("CLERK_SECRET_KEY", `missing: ${SECRET_KEY_SOURCE}`);
+  }
+  if (!SECRET_KEY.test(secretKey)) {
+    const other = OTHER_KEYS.find(({ prefix }) => secretKey.startsWith(prefix));
     throw new ConfigError(
       "CLERK_SECRET_KEY",
-      "missing: set the secret key of the Clerk instance (sk_…)",
+      other === undefined
+        ? `not a Clerk secret key, which starts sk_live_ or sk_test_: ${SECRET_KEY_SOURCE}`
+        : `this is ${other.what}, not the secret key: ${SECRET_KEY_SOURCE}`,
     );
   }
   const apiUrl = env("CLERK_API_URL")?.trim() || DEFAULT_CLERK_API_URL;
@@ -41,11 +75,27 @@ export function readClerkApiConfig(env: Env): ClerkApiConfig {
   return { secretKey, apiUrl: apiUrl.replace(/\/+$/, "") };
 }
 
+/** Clerk's error code for any organization endpoint of an instance without organizations. */
+export const ORGANIZATIONS_OFF = "organization_not_enabled_in_instance";
+
+/**
+ * The codes of a 403 that refuses the key rather than the request, from Clerk's index of
+ * authentication errors (clerk.com/docs/errors/authentication, which spells them with a
+ * `_code` suffix that the API's answers do not carry). Every 401 refuses the key too; any
+ * other 403 (such as `organization_not_enabled_in_instance`) is about the instance.
+ */
+const KEY_REFUSED_CODES = new Set([
+  "clerk_key_invalid",
+  "authentication_invalid",
+  "authorization_header_format_invalid",
+  "authorization_invalid",
+]);
+
 /** Clerk refused a request, or kept failing until the retries ran out. */
 export class ClerkApiError extends Error {
   /** The last HTTP status, or null when no answer came. */
   readonly status: number | null;
-  /** Clerk's error code (`errors[0].code`), such as `clerk_key_invalid`, if it gave one. */
+  /** Clerk's (first) error code, such as `clerk_key_invalid`, if it gave one. */
   readonly code: string | null;
 
   constructor(message: string, status: number | null, code: string | null = null) {
@@ -91,7 +141,7 @@ export interface ClerkApiOptions extends ClerkApiConfig {
 /** A `Retry-After` longer than this is not waited for: the run gives up instead. */
 const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
 
-/** A Clerk Backend API client for listing and getting users, as raw JSON. */
+/** A Clerk Backend API client for listing and getting its objects, as raw JSON. */
 export class ClerkApi {
   #config: ClerkApiConfig;
   #retries: number;
@@ -118,6 +168,26 @@ export class ClerkApi {
   /** One page of `GET /v1/organizations` (`{ data, total_count }`), oldest first. */
   listOrganizations(page: Page): Promise<unknown[]> {
     return this.#list("/v1/organizations", page, (json) => (json as { data?: unknown })?.data);
+  }
+
+  /**
+   * Whether the instance has organizations on: false when Clerk answers
+   * `GET /v1/organizations` with 403 `organization_not_enabled_in_instance`, as it does
+   * for every organization endpoint of an instance without them (Clerk's default). Any
+   * other failure throws: a refusal never reads as "no organizations".
+   */
+  async organizationsEnabled(): Promise<boolean> {
+    try {
+      await this.listOrganizations({ limit: 1, offset: 0 });
+      return true;
+    } catch (error) {
+      if (
+        error instanceof ClerkApiError && error.status === 403 && error.code === ORGANIZATIONS_OFF
+      ) {
+        return false;
+      }
+      throw error;
+    }
   }
 
   /** One page of the instance-wide `GET /v1/organization_memberships`, oldest first. */
@@ -174,7 +244,7 @@ export class ClerkApi {
     });
     const path = `${resource}?${query}`;
     const response = await this.#get(path);
-    if (!response.ok) throw await refusal(path, response);
+    if (!response.ok) throw await refusal(path, response, this.#config.secretKey);
     const list = items(await readJson(path, response));
     if (!Array.isArray(list)) {
       throw new ClerkApiError(
@@ -188,7 +258,7 @@ export class ClerkApi {
   async #find(path: string): Promise<unknown | null> {
     const response = await this.#get(path);
     if (response.ok) return await readJson(path, response);
-    const error = await refusal(path, response);
+    const error = await refusal(path, response, this.#config.secretKey);
     if (response.status === 404 && error.code === "resource_not_found") return null;
     throw error;
   }
@@ -223,6 +293,7 @@ export class ClerkApi {
         throw await refusal(
           path,
           response,
+          this.#config.secretKey,
           attempt === attempts
             ? `gave up after ${attempt} attempts`
             : `Retry-After of ${Math.ceil(delayMs / 1000)} s is too long to wait`,
@@ -235,25 +306,54 @@ export class ClerkApi {
   }
 }
 
-/** The error for an answer that is not a success, with Clerk's `errors[0]` if it sent one. */
-async function refusal(path: string, response: Response, note?: string): Promise<ClerkApiError> {
+/** One entry of the `errors` of Clerk's error answer, as sent. */
+interface ClerkErrorEntry {
+  code?: unknown;
+  message?: unknown;
+  long_message?: unknown;
+}
+
+/**
+ * The error for an answer that is not a success, with each error Clerk sent in its
+ * `errors` (its long message, or message, and its code). Only a refusal of the key says
+ * to check CLERK_SECRET_KEY, with the kind of instance `secretKey` is for.
+ */
+async function refusal(
+  path: string,
+  response: Response,
+  secretKey: string,
+  note?: string,
+): Promise<ClerkApiError> {
   const text = await response.text().catch(() => "");
-  let detail: { message?: unknown; long_message?: unknown; code?: unknown } | undefined;
+  let errors: ClerkErrorEntry[] = [];
   try {
-    detail = JSON.parse(text)?.errors?.[0];
+    const sent = JSON.parse(text)?.errors;
+    if (Array.isArray(sent)) errors = sent.filter((entry) => typeof entry === "object" && entry);
   } catch {
     // Not Clerk's JSON (a proxy's page): the status alone describes it.
   }
-  const code = typeof detail?.code === "string" ? detail.code : null;
-  const said = [detail?.long_message, detail?.message].find((value) => typeof value === "string");
+  const codes = errors.flatMap(({ code }) => typeof code === "string" ? [code] : []);
+  const said = errors.map(({ code, message, long_message }) => {
+    const words = [long_message, message].find((value) => typeof value === "string");
+    return [words, typeof code === "string" ? `(${code})` : undefined].filter(Boolean).join(" ");
+  }).filter((entry) => entry !== "");
   let message = `Clerk API answered ${response.status} to GET ${path}`;
-  if (said !== undefined) message += `: ${said}`;
-  if (code !== null) message += ` (${code})`;
+  if (said.length > 0) message += `: ${said.join("; ")}`;
   if (note !== undefined) message += `; ${note}`;
-  if (response.status === 401 || response.status === 403) {
-    message += "; check CLERK_SECRET_KEY: the secret key of the instance, from the Clerk dashboard";
+  if (
+    response.status === 401 ||
+    (response.status === 403 && codes.some((code) => KEY_REFUSED_CODES.has(code)))
+  ) {
+    message += "; check CLERK_SECRET_KEY: it must be the Secret key of the Clerk instance " +
+      "this database syncs (Clerk dashboard → API keys → Secret keys)";
+    const instance = secretKey.startsWith("sk_live_")
+      ? "production"
+      : secretKey.startsWith("sk_test_")
+      ? "development"
+      : undefined;
+    if (instance !== undefined) message += `, and this one is a ${instance} instance's key`;
   }
-  return new ClerkApiError(message, response.status, code);
+  return new ClerkApiError(message, response.status, codes[0] ?? null);
 }
 
 async function readJson(path: string, response: Response): Promise<unknown> {

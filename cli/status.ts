@@ -112,8 +112,10 @@ function describe(status: SyncStatus, health: Health): string {
     );
     for (const [kind, c] of Object.entries(run.counts)) {
       lines.push(
-        `  ${kind}: fetched ${c.fetched}, applied ${c.applied}, stale ${c.stale}, ` +
-          `duplicate ${c.duplicate}, deleted ${c.deleted}, invalid ${c.invalid}`,
+        "skipped" in c
+          ? `  ${kind}: skipped: ${c.skipped}`
+          : `  ${kind}: fetched ${c.fetched}, applied ${c.applied}, stale ${c.stale}, ` +
+            `duplicate ${c.duplicate}, deleted ${c.deleted}, invalid ${c.invalid}`,
       );
     }
   }

@@ -34,6 +34,11 @@ export type RunCounts = Pick<
   "fetched" | "applied" | "stale" | "duplicate" | "deleted" | "invalid"
 >;
 
+/** A kind the run skipped, and why (organizations off on the instance, say). */
+export interface SkippedKind {
+  skipped: string;
+}
+
 /** A backfill or reconcile run, from `clerk_sync.backfill_runs`. */
 export interface BackfillRunRow {
   id: number;
@@ -41,7 +46,8 @@ export interface BackfillRunRow {
   finished_at: string;
   mode: "backfill" | "reconcile";
   ok: boolean;
-  counts: Record<string, RunCounts>;
+  /** Per kind (users, organizations, memberships): its counts, or why it was skipped. */
+  counts: Record<string, RunCounts | SkippedKind>;
   error: string | null;
 }
 

@@ -3,9 +3,10 @@
  * The real API needs a Clerk account and the internet, which tests here have neither,
  * so this module follows Clerk's documented behaviour:
  *
+ * - Errors in Clerk's shape: `{ errors: [{ code, message, long_message, meta? }],
+ *   clerk_trace_id }`.
  * - Authentication: `Authorization: Bearer <secret key>`; a missing or wrong key is 401
- *   with Clerk's error shape `{ errors: [{ message, long_message, code }],
- *   clerk_trace_id }` and code `clerk_key_invalid`.
+ *   `clerk_key_invalid`, with Clerk's wording.
  * - `GET /v1/users?limit=&offset=&order_by=`: a JSON array of User objects (the same
  *   object as the `data` of Clerk's user webhooks). `limit` 1 to 500, default 10;
  *   `offset` default 0; `order_by` `created_at` or `updated_at` with an optional `+`
@@ -15,9 +16,13 @@
  *   `GET /v1/organizations/{id}/memberships`: `{ data, total_count }`, with the same
  *   `limit`, `offset` and `order_by`; `GET /v1/organizations/{id}` as for users.
  *   Organizations and memberships are the `data` of their webhooks.
+ * - Organizations off (Clerk's default for a new application; `organizations: false`):
+ *   every organization endpoint answers 403 with exactly Clerk's body, `{"errors":[{"code":
+ *   "organization_not_enabled_in_instance","message":"access denied","long_message":"The
+ *   organizations feature is not enabled for this instance."}]}`.
  * - Faults planned by request number: a 429 with `Retry-After` (Clerk's answer to a
- *   client over its rate limit) or a 5xx, each with Clerk's error shape (the wording of
- *   those two is the stand-in's own).
+ *   client over its rate limit), a 5xx, or any status with a given Clerk error, each in
+ *   Clerk's error shape (the wording of the 429 and the 5xx is the stand-in's own).
  *
  * Not reproduced: the list's filters (`email_address`, `query`, …), validation errors
  * for bad parameters, other endpoints and methods, real rate limiting.
@@ -31,11 +36,21 @@ import {
   type UserState,
 } from "./clerk_events.ts";
 
+/** One error of Clerk's error answer, as Clerk sends it. */
+export interface ClerkErrorEntry {
+  code: string;
+  message: string;
+  long_message: string;
+  meta?: Record<string, unknown>;
+}
+
 /** An answer to put in place of a request's normal one. */
 export interface Fault {
   status: number;
   /** Seconds, sent as `Retry-After`. */
   retryAfter?: number;
+  /** The error to answer with (default: the stand-in's own for a 429 or a 5xx). */
+  error?: ClerkErrorEntry;
 }
 
 /** One request the stand-in answered. */
@@ -53,6 +68,8 @@ export interface ClerkApiStandInOptions {
   secretKey: string;
   /** Faults by request number (1 for the first request). */
   faults?: Record<number, Fault>;
+  /** False for an instance with organizations off (default: on). */
+  organizations?: boolean;
   /** The port to listen on (default: a free one). */
   port?: number;
   /**
@@ -83,6 +100,25 @@ export interface ClerkApiStandIn extends AsyncDisposable {
 
 const ORDERS = ["created_at", "updated_at"] as const;
 
+/** Clerk's answer to any organization endpoint of an instance with organizations off. */
+const ORGANIZATIONS_OFF = {
+  errors: [{
+    code: "organization_not_enabled_in_instance",
+    message: "access denied",
+    long_message: "The organizations feature is not enabled for this instance.",
+  }],
+};
+
+/** The organization endpoints: organizations, memberships, roles, invitations, … */
+const ORGANIZATION_PATH = /^\/v1\/(organization|users\/[^/]+\/organization_)/;
+
+/** Clerk's 404 for an id it does not have. */
+const NOT_FOUND: ClerkErrorEntry = {
+  code: "resource_not_found",
+  message: "not found",
+  long_message: "Resource not found",
+};
+
 /** Starts the stand-in on 127.0.0.1, on `options.port` or a free port. */
 export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiStandIn {
   const users = new Map<string, Record<string, unknown>>();
@@ -101,18 +137,20 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
       const headers: HeadersInit = fault.retryAfter === undefined
         ? {}
         : { "Retry-After": String(fault.retryAfter) };
-      return fault.status === 429
-        ? clerkError(429, "too_many_requests", "Too many requests", headers)
-        : clerkError(fault.status, "internal_clerk_error", "There was an internal error", headers);
+      return clerkError(fault.status, fault.error ?? defaultFault(fault.status), headers);
     }
     if (request.headers.get("authorization") !== `Bearer ${options.secretKey}`) {
-      return clerkError(
-        401,
-        "clerk_key_invalid",
-        "The provided Clerk Secret Key is invalid. Make sure that your Clerk Secret Key is correct.",
-      );
+      const message =
+        "The provided Clerk Secret Key is invalid. Make sure that your Clerk Secret Key is correct.";
+      return clerkError(401, { code: "clerk_key_invalid", message, long_message: message });
     }
-    if (request.method !== "GET") return clerkError(405, "method_not_allowed", "Not allowed");
+    if (request.method !== "GET") {
+      const message = "Not allowed";
+      return clerkError(405, { code: "method_not_allowed", message, long_message: message });
+    }
+    if (options.organizations === false && ORGANIZATION_PATH.test(url.pathname)) {
+      return Response.json(ORGANIZATIONS_OFF, { status: 403 });
+    }
     const path = url.pathname;
     const params = url.searchParams;
     if (path === "/v1/users") return Response.json(await list(users.values(), params, true));
@@ -121,14 +159,14 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
     const members = path.match(/^\/v1\/organizations\/([^/]+)\/memberships$/);
     if (members !== null) {
       const id = decodeURIComponent(members[1]!);
-      if (!organizations.has(id)) return clerkError(404, "resource_not_found", "not found");
+      if (!organizations.has(id)) return clerkError(404, NOT_FOUND);
       return listed([...memberships.values()].filter((m) => organizationOf(m) === id), params);
     }
     const one = path.match(/^\/v1\/(users|organizations)\/([^/]+)$/);
     const found = one === null
       ? undefined
       : (one[1] === "users" ? users : organizations).get(decodeURIComponent(one[2]!));
-    if (found === undefined) return clerkError(404, "resource_not_found", "not found");
+    if (found === undefined) return clerkError(404, NOT_FOUND);
     return Response.json(found);
   }
 
@@ -211,16 +249,21 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
   };
 }
 
-/** Clerk's error answer: `{ errors: [{ message, long_message, code }], clerk_trace_id }`. */
-function clerkError(
-  status: number,
-  code: string,
-  message: string,
-  headers: HeadersInit = {},
-): Response {
-  const longMessage = code === "resource_not_found" ? "Resource not found" : message;
+/** The stand-in's own error for a planned 429 or 5xx. */
+function defaultFault(status: number): ClerkErrorEntry {
+  return status === 429
+    ? { code: "too_many_requests", message: "Too many requests", long_message: "Too many requests" }
+    : {
+      code: "internal_clerk_error",
+      message: "There was an internal error",
+      long_message: "There was an internal error",
+    };
+}
+
+/** Clerk's error answer: `{ errors: [error], clerk_trace_id }`. */
+function clerkError(status: number, error: ClerkErrorEntry, headers: HeadersInit = {}): Response {
   return Response.json({
-    errors: [{ message, long_message: longMessage, code }],
+    errors: [error],
     clerk_trace_id: crypto.randomUUID().replaceAll("-", ""),
   }, { status, headers });
 }

@@ -10,8 +10,14 @@ import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
 import { USER_SYNC_FORMAT } from "../functions/clerk-webhook/user.ts";
 import { createStoredVersionsReader } from "../cli/backfill_rows.ts";
 import { backfill, backfillKinds } from "../cli/backfill_sync.ts";
-import { ClerkApi, ClerkApiError } from "../cli/clerk_api.ts";
-import { newClerkId, userEvent, type UserState } from "../dev/clerk_events.ts";
+import { ClerkApi, ClerkApiError, ORGANIZATIONS_OFF } from "../cli/clerk_api.ts";
+import {
+  membershipEvent,
+  newClerkId,
+  organizationEvent,
+  userEvent,
+  type UserState,
+} from "../dev/clerk_events.ts";
 import { type ClerkApiStandIn, startClerkApiStandIn } from "../dev/clerk_api_stand_in.ts";
 import { type ScratchDatabase, scratchDatabase } from "../dev/database.ts";
 import { startPostgrestStandIn } from "../dev/postgrest_stand_in.ts";
@@ -20,14 +26,28 @@ import { newSvixId } from "../dev/webhooks.ts";
 import { type CommandResult, runDeno } from "./support/run_deno.ts";
 
 const CLI = new URL("../cli/backfill.ts", import.meta.url);
+const STATUS = new URL("../cli/status.ts", import.meta.url);
 const SECRET_KEY = "sk_test_backfill0stand0in0key";
 /** Clerk times of the tests' users: an hour ago, one second apart. */
 const T0 = Date.now() - 60 * 60 * 1000;
 const at = (second: number) => T0 + second * 1000;
 
-/** Runs `npm run backfill -- …` as users do, with only net and env permissions. */
-function runCli(args: string[], env: Record<string, string>): Promise<CommandResult> {
-  return runDeno(["run", "--allow-net", "--allow-env", CLI.href, ...args], env);
+/** Runs `npm run backfill -- …` (or `cli`) as users do, with only net and env permissions. */
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+  cli: URL = CLI,
+): Promise<CommandResult> {
+  return runDeno(["run", "--allow-net", "--allow-env", cli.href, ...args], env);
+}
+
+/** The one line a backfill prints on an instance with organizations off. */
+const ORGANIZATIONS_OFF_LINE = "Organizations and memberships skipped: organizations are off " +
+  "on this Clerk instance (GET /v1/organizations answered 403 organization_not_enabled_in_instance)";
+
+/** The lines of `output` that mention organizations or memberships. */
+function organizationLines(output: string): string[] {
+  return output.split("\n").filter((line) => /organization|membership/i.test(line));
 }
 
 /** The environment of a run against `clerk` and `db`. */
@@ -35,14 +55,18 @@ function cliEnv(clerk: ClerkApiStandIn, db: ScratchDatabase): Record<string, str
   return { CLERK_SECRET_KEY: SECRET_KEY, CLERK_API_URL: clerk.url, DATABASE_URL: db.url };
 }
 
-/** Delivers `state` as the webhook does: parsed, then applied under a fresh svix-id. */
-async function webhook(
+/** Delivers `event` as the webhook does: parsed, then applied under a fresh svix-id. */
+async function deliver(store: SyncStore, event: Record<string, unknown>): Promise<Outcome> {
+  return await store.apply(newSvixId(), parseClerkEvent(JSON.stringify(event)));
+}
+
+/** Delivers the `user.updated` of `state`, stamped `timestamp`. */
+function webhook(
   store: SyncStore,
   state: UserState,
   timestamp: number = state.updatedAt,
 ): Promise<Outcome> {
-  const event = parseClerkEvent(JSON.stringify(userEvent("user.updated", state, timestamp)));
-  return await store.apply(newSvixId(), event);
+  return deliver(store, userEvent("user.updated", state, timestamp));
 }
 
 /** A row of public.users, its Clerk updated_at in epoch milliseconds. */
@@ -131,7 +155,8 @@ Deno.test("backfill applies every Clerk user over several pages, through a 429 a
     [page(2), 200],
     [page(4), 500],
     [page(4), 200],
-    // Then the (empty) organizations and memberships.
+    // Then whether organizations are on, and the (empty) organizations and memberships.
+    ["/v1/organizations?limit=1&offset=0&order_by=%2Bcreated_at", 200],
     ["/v1/organizations?limit=2&offset=0&order_by=%2Bcreated_at", 200],
     ["/v1/organization_memberships?limit=2&offset=0&order_by=%2Bcreated_at", 200],
   ]);
@@ -401,7 +426,7 @@ Deno.test("backfill with a wrong CLERK_SECRET_KEY says so, exits non-zero and wr
   assert.equal(wrong.code, 1);
   assert.match(
     wrong.stderr,
-    /Backfill failed: Clerk API answered 401 to GET \/v1\/users\?.*: The provided Clerk Secret Key is invalid\. .*\(clerk_key_invalid\); check CLERK_SECRET_KEY/,
+    /Backfill failed: Clerk API answered 401 to GET \/v1\/users\?.*: The provided Clerk Secret Key is invalid\. .*\(clerk_key_invalid\); check CLERK_SECRET_KEY: it must be the Secret key of the Clerk instance this database syncs \(Clerk dashboard → API keys → Secret keys\), and this one is a development instance's key\n/,
   );
   assert.doesNotMatch(wrong.stderr, /sk_test_wrong0key/, "the key is not printed");
   assert.deepEqual(clerk.requests.map(({ status }) => status), [401], "a 401 is not retried");
@@ -410,6 +435,302 @@ Deno.test("backfill with a wrong CLERK_SECRET_KEY says so, exits non-zero and wr
   const missing = await runCli([], { CLERK_API_URL: clerk.url, DATABASE_URL: db.url });
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /Configuration error: CLERK_SECRET_KEY: missing/);
+});
+
+Deno.test("backfill with a publishable key, a webhook secret or another value in CLERK_SECRET_KEY says which key goes where, and contacts nothing", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  clerk.put({ id: newClerkId(), email: null, updatedAt: at(1) });
+  const instead =
+    "set the instance's Secret key \\(sk_live_… or sk_test_…\\) from the Clerk dashboard → " +
+    "API keys → Secret keys\\n";
+  const publishable = new RegExp(
+    "this is a publishable key \\(pk_…\\), which is for the app's front end, not the secret " +
+      `key: ${instead}`,
+  );
+  const webhookSecret = new RegExp(
+    "this is a webhook signing secret \\(whsec_…\\), which is CLERK_WEBHOOK_SECRET of the " +
+      `clerk-webhook function, not the secret key: ${instead}`,
+  );
+  const other = new RegExp(`not a Clerk secret key, which starts sk_live_ or sk_test_: ${instead}`);
+  const cases: [string, RegExp][] = [
+    ["pk_test_Y2xlcmsuZXhhbXBsZS5jb20k", publishable],
+    ["pk_live_Y2xlcmsuZXhhbXBsZS5jb20k", publishable],
+    ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", webhookSecret],
+    ["sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz", other],
+    ["test_0legacy0api0key", other],
+    ['"sk_test_0quoted0key"', other],
+  ];
+  for (const [key, says] of cases) {
+    const result = await runCli([], { ...cliEnv(clerk, db), CLERK_SECRET_KEY: key });
+    assert.equal(result.code, 2, `${key}: ${result.stderr}`);
+    assert.match(result.stderr, /^Configuration error: CLERK_SECRET_KEY: /, key);
+    assert.match(result.stderr, says, key);
+    assert.ok(!result.stderr.includes(key), `${key} is not printed`);
+  }
+  assert.deepEqual(clerk.requests, [], "no request reached Clerk");
+  assert.deepEqual(await rows(db), []);
+  assert.deepEqual([...await db.sql`select id from clerk_sync.backfill_runs`], []);
+});
+
+Deno.test("backfill on an instance with organizations off syncs the users, says so in one line, exits 0, and records the skip that npm run status shows; a rerun too", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY, organizations: false });
+  const users = fiveUsers();
+  for (const user of users) clerk.put(user);
+
+  const first = await runCli([], cliEnv(clerk, db));
+
+  assert.equal(first.code, 0, first.stderr);
+  assert.deepEqual(await rows(db), users.map(expectedRow));
+  assert.deepEqual(organizationLines(first.stderr), [ORGANIZATIONS_OFF_LINE]);
+  assert.match(first.stderr, /Backfill complete: 5 users fetched, 5 applied, /);
+  assert.doesNotMatch(first.stderr, /CLERK_SECRET_KEY|failed/);
+  const reason = "organizations are off on this Clerk instance";
+  const [run] = await db.sql`select mode, ok, counts, error from clerk_sync.backfill_runs`;
+  assert.deepEqual({ ...run }, {
+    mode: "backfill",
+    ok: true,
+    counts: {
+      users: { fetched: 5, applied: 5, stale: 0, duplicate: 0, deleted: 0, invalid: 0 },
+      organizations: { skipped: reason },
+      memberships: { skipped: reason },
+    },
+    error: null,
+  });
+  const status = await runCli([], { DATABASE_URL: db.url }, STATUS);
+  assert.match(status.stdout, /^Last backfill run: backfill, finished .*, ok$/m, status.stderr);
+  assert.match(status.stdout, new RegExp(`^  organizations: skipped: ${reason}$`, "m"));
+  assert.match(status.stdout, new RegExp(`^  memberships: skipped: ${reason}$`, "m"));
+
+  const before = await everything(db);
+  const again = await runCli([], cliEnv(clerk, db));
+
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /5 users fetched, 0 applied, 0 stale, 5 duplicate, 0 deleted\n/);
+  assert.deepEqual(organizationLines(again.stderr), [ORGANIZATIONS_OFF_LINE]);
+  assert.equal(await everything(db), before);
+  // Each run asked once whether organizations are on, and nothing else of them.
+  const probe = "/v1/organizations?limit=1&offset=0&order_by=%2Bcreated_at";
+  assert.deepEqual(
+    clerk.requests.filter(({ path }) => !path.startsWith("/v1/users")).map((r) => [
+      r.path,
+      r.status,
+    ]),
+    [[probe, 403], [probe, 403]],
+  );
+});
+
+/** An organization and a membership of it, delivered by webhooks before organizations were turned off. */
+async function organizationRows(store: SyncStore): Promise<{ org: string; membership: string }> {
+  const tag = crypto.randomUUID().slice(0, 8);
+  const org = `org_kept_${tag}`;
+  const membership = `orgmem_kept_${tag}`;
+  assert.equal(
+    await deliver(store, organizationEvent("organization.created", { id: org, updatedAt: at(1) })),
+    "applied",
+  );
+  assert.equal(
+    await deliver(
+      store,
+      membershipEvent("organizationMembership.created", {
+        id: membership,
+        organizationId: org,
+        userId: newClerkId(),
+        updatedAt: at(2),
+      }),
+    ),
+    "applied",
+  );
+  return { org, membership };
+}
+
+/** The organization and membership tables, private ones included, and their tombstones. */
+async function organizationTables(db: ScratchDatabase): Promise<string> {
+  const [state] = await db.sql`
+    select
+      (select json_agg(o order by o.clerk_id) from public.organizations o) as organizations,
+      (select json_agg(p order by p.clerk_id) from public.organizations_private p) as private,
+      (select json_agg(m order by m.clerk_id) from public.organization_memberships m)
+        as memberships,
+      (select json_agg(q order by q.clerk_id) from public.organization_memberships_private q)
+        as memberships_private,
+      (select json_agg(t order by t.clerk_id) from clerk_sync.tombstones t
+        where t.entity <> 'user') as tombstones`;
+  return JSON.stringify(state);
+}
+
+Deno.test("backfill --reconcile on an instance with organizations off deletes gone users and leaves every organization and membership row as it is", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY, organizations: false });
+  const store = createPostgresStore(db.url);
+  try {
+    const kept = { id: newClerkId(), email: null, updatedAt: at(1) };
+    const gone = { id: newClerkId(), email: null, updatedAt: at(2) };
+    clerk.put(kept);
+    for (const user of [kept, gone]) assert.equal(await webhook(store, user), "applied");
+    const { org, membership } = await organizationRows(store);
+    const before = await organizationTables(db);
+
+    const result = await runCli(["--reconcile"], cliEnv(clerk, db));
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(organizationLines(result.stderr), [ORGANIZATIONS_OFF_LINE]);
+    assert.match(result.stderr, /1 users fetched, 0 applied, 1 stale, 0 duplicate, 1 deleted\n/);
+    assert.deepEqual((await rows(db)).map((row) => row.clerk_id), [kept.id]);
+    assert.equal(await organizationTables(db), before);
+    const [orgRow] = await db.sql`select count(*)::int as n from public.organizations
+      where clerk_id = ${org}`;
+    const [memberRow] = await db.sql`select count(*)::int as n
+      from public.organization_memberships where clerk_id = ${membership}`;
+    assert.deepEqual([orgRow!.n, memberRow!.n], [1, 1]);
+    const [run] = await db.sql`select mode, ok, counts from clerk_sync.backfill_runs`;
+    assert.deepEqual([run!.mode, run!.ok, run!.counts.organizations], [
+      "reconcile",
+      true,
+      { skipped: "organizations are off on this Clerk instance" },
+    ]);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("backfill --dry-run --reconcile on an instance with organizations off plans the users only and prints the same line", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY, organizations: false });
+  const store = createPostgresStore(db.url);
+  try {
+    const created = { id: newClerkId(), email: null, updatedAt: at(1) };
+    const gone = { id: newClerkId(), email: null, updatedAt: at(2) };
+    clerk.put(created);
+    await webhook(store, gone);
+    await organizationRows(store);
+    const before = await everything(db) + await organizationTables(db);
+
+    const result = await runCli(["--dry-run", "--reconcile"], cliEnv(clerk, db));
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.stdout.trim().split("\n").sort(), [
+      `create ${created.id}`,
+      `delete ${gone.id}`,
+    ]);
+    assert.deepEqual(organizationLines(result.stderr), [ORGANIZATIONS_OFF_LINE]);
+    assert.equal(await everything(db) + await organizationTables(db), before);
+    assert.deepEqual([...await db.sql`select id from clerk_sync.backfill_runs`], []);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("backfill --reconcile deletes no organization when Clerk refuses the organization listing, even after saying organizations are on", async () => {
+  await using db = await scratchDatabase();
+  const user = { id: newClerkId(), email: null, updatedAt: at(1) };
+  await using clerk = startClerkApiStandIn({
+    secretKey: SECRET_KEY,
+    // 1: the users, 2: whether organizations are on (yes), 3: the organizations: refused.
+    faults: {
+      3: {
+        status: 403,
+        error: {
+          code: ORGANIZATIONS_OFF,
+          message: "access denied",
+          long_message: "The organizations feature is not enabled for this instance.",
+        },
+      },
+    },
+  });
+  clerk.put(user);
+  const store = createPostgresStore(db.url);
+  try {
+    await webhook(store, user);
+    await organizationRows(store); // Not in Clerk: a listing read as "none" would delete it.
+    const before = await organizationTables(db);
+
+    const result = await runCli(["--reconcile"], cliEnv(clerk, db));
+
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /Backfill failed: Clerk API answered 403 to GET \/v1\/organizations\?limit=500&offset=0&order_by=%2Bcreated_at: The organizations feature is not enabled for this instance\. \(organization_not_enabled_in_instance\)\n/,
+    );
+    assert.doesNotMatch(result.stderr, /CLERK_SECRET_KEY/);
+    assert.equal(await organizationTables(db), before);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("backfill reports another Clerk error with Clerk's own code and message, and no word about the key", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({
+    secretKey: SECRET_KEY,
+    faults: {
+      1: {
+        status: 422,
+        error: {
+          code: "form_param_value_invalid",
+          message: "is invalid",
+          long_message: "order_by is not a valid sorting field",
+          meta: { param_name: "order_by" },
+        },
+      },
+    },
+  });
+  clerk.put({ id: newClerkId(), email: null, updatedAt: at(1) });
+
+  const result = await runCli([], cliEnv(clerk, db));
+
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr,
+    /Backfill failed: Clerk API answered 422 to GET \/v1\/users\?limit=500&offset=0&order_by=%2Bcreated_at: order_by is not a valid sorting field \(form_param_value_invalid\)\n/,
+  );
+  assert.doesNotMatch(result.stderr, /CLERK_SECRET_KEY/);
+  assert.deepEqual(clerk.requests.map(({ status }) => status), [422], "a 422 is not retried");
+  assert.deepEqual(await rows(db), []);
+});
+
+Deno.test("ClerkApi.organizationsEnabled() takes only Clerk's organization_not_enabled_in_instance as off; the listings then fail, never answer none", async () => {
+  const page = { limit: 10, offset: 0 };
+  await using on = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  assert.equal(
+    await new ClerkApi({ secretKey: SECRET_KEY, apiUrl: on.url }).organizationsEnabled(),
+    true,
+  );
+
+  await using off = startClerkApiStandIn({ secretKey: SECRET_KEY, organizations: false });
+  const api = new ClerkApi({ secretKey: SECRET_KEY, apiUrl: off.url });
+  assert.equal(await api.organizationsEnabled(), false);
+  const refusedForOrganizationsOff = (error: unknown) =>
+    error instanceof ClerkApiError && error.status === 403 && error.code === ORGANIZATIONS_OFF &&
+    /: The organizations feature is not enabled for this instance\. \(organization_not_enabled_in_instance\)$/
+      .test(error.message);
+  await assert.rejects(api.listOrganizations(page), refusedForOrganizationsOff);
+  await assert.rejects(api.listMemberships(page), refusedForOrganizationsOff);
+  await assert.rejects(api.getOrganization("org_1"), refusedForOrganizationsOff);
+  await assert.rejects(api.getMembership("org_1", "orgmem_1"), refusedForOrganizationsOff);
+
+  // A 403 that refuses the key is no "off": it fails, and says to check the key.
+  await using refusing = startClerkApiStandIn({
+    secretKey: SECRET_KEY,
+    faults: {
+      1: {
+        status: 403,
+        error: {
+          code: "authorization_invalid",
+          message: "Unauthorized request",
+          long_message: "You are not authorized to perform this request",
+        },
+      },
+    },
+  });
+  await assert.rejects(
+    new ClerkApi({ secretKey: SECRET_KEY, apiUrl: refusing.url }).organizationsEnabled(),
+    (error: unknown) =>
+      error instanceof ClerkApiError && error.status === 403 &&
+      /: You are not authorized to perform this request \(authorization_invalid\); check CLERK_SECRET_KEY: .*, and this one is a development instance's key$/
+        .test(error.message),
+  );
 });
 
 Deno.test("backfill() gives up on a lasting 5xx with a clear error, keeping the pages it applied", async () => {
