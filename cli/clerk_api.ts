@@ -12,6 +12,7 @@
  * with Clerk's documented shapes are less code than wrapping all that.
  */
 import { ConfigError, type Env } from "../functions/clerk-webhook/config.ts";
+import { describeKey } from "../functions/clerk-webhook/key_kinds.ts";
 
 /** Clerk's Backend API; `CLERK_API_URL` overrides it. */
 export const DEFAULT_CLERK_API_URL = "https://api.clerk.com";
@@ -39,16 +40,6 @@ const SECRET_KEY_SOURCE =
   "set the instance's Secret key (sk_live_… or sk_test_…) from the Clerk dashboard → " +
   "API keys → Secret keys";
 
-/** Keys of Clerk that are not the secret key, and where each of them goes instead. */
-const OTHER_KEYS: { prefix: string; what: string }[] = [
-  { prefix: "pk_", what: "a publishable key (pk_…), which is for the app's front end" },
-  {
-    prefix: "whsec_",
-    what: "a webhook signing secret (whsec_…), which is CLERK_WEBHOOK_SECRET of the " +
-      "clerk-webhook function",
-  },
-];
-
 /**
  * Reads `CLERK_SECRET_KEY` (required, `sk_live_…` or `sk_test_…`) and `CLERK_API_URL`
  * (optional) from `env`. Throws a `ConfigError` saying which key goes where for anything
@@ -60,12 +51,12 @@ export function readClerkApiConfig(env: Env): ClerkApiConfig {
     throw new ConfigError("CLERK_SECRET_KEY", `missing: ${SECRET_KEY_SOURCE}`);
   }
   if (!SECRET_KEY.test(secretKey)) {
-    const other = OTHER_KEYS.find(({ prefix }) => secretKey.startsWith(prefix));
+    const other = describeKey(secretKey);
     throw new ConfigError(
       "CLERK_SECRET_KEY",
       other === undefined
         ? `not a Clerk secret key, which starts sk_live_ or sk_test_: ${SECRET_KEY_SOURCE}`
-        : `this is ${other.what}, not the secret key: ${SECRET_KEY_SOURCE}`,
+        : `this is ${other}, not the secret key: ${SECRET_KEY_SOURCE}`,
     );
   }
   const apiUrl = env("CLERK_API_URL")?.trim() || DEFAULT_CLERK_API_URL;

@@ -91,3 +91,22 @@ Deno.test("readConfig() names the variable that is missing or malformed", () => 
     );
   }
 });
+
+Deno.test("readConfig() says which key goes where when CLERK_WEBHOOK_SECRET holds another key", () => {
+  const cases: [string, RegExp][] = [
+    ["sk_test_" + "a".repeat(40), /a Clerk secret key \(sk_…\), which is CLERK_SECRET_KEY/],
+    ["sk_live_" + "a".repeat(40), /a Clerk secret key/],
+    ["pk_test_Y2xlcmsuZXhhbXBsZS5jb20k", /a Clerk publishable key \(pk_…\).*front end/],
+    ["sb_secret_" + "a".repeat(30), /a Supabase API key/],
+  ];
+  for (const [value, kind] of cases) {
+    assert.throws(
+      () => readConfig(from({ CLERK_WEBHOOK_SECRET: value, DATABASE_URL: "postgres://h/db" })),
+      (error: Error) =>
+        error instanceof ConfigError && error.variable === "CLERK_WEBHOOK_SECRET" &&
+        kind.test(error.message) && error.message.includes("not a webhook signing secret") &&
+        error.message.includes("Signing Secret (whsec_…) from the Clerk dashboard → Webhooks"),
+      value,
+    );
+  }
+});

@@ -13,7 +13,7 @@ import {
   type SyncStore,
   withTimeout,
 } from "./store.ts";
-import { WebhookVerificationError, type WebhookVerifier } from "./verify.ts";
+import { readSvixId, WebhookVerificationError, type WebhookVerifier } from "./verify.ts";
 
 /** One request, as logged. */
 export interface LogEntry {
@@ -61,6 +61,9 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     const started = performance.now();
     const entry = newEntry();
     let response: Response;
+    // The svix-id a request claims is logged even when its signature fails, so that a
+    // wrong secret can be traced to Clerk's delivery attempts.
+    entry.svix_id = readSvixId(request.headers);
     let body: string | null = null;
     try {
       if (request.method !== "POST") throw new MethodNotAllowedError("Only POST is allowed");
@@ -74,7 +77,8 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       response = Response.json({ outcome: entry.outcome });
     } catch (error) {
       response = errorResponse(error, entry);
-      if (entry.svix_id !== null && REFUSALS.has(response.status)) {
+      // Only a verified delivery is Clerk's: nothing else writes anything.
+      if (body !== null && REFUSALS.has(response.status)) {
         entry.type ??= typeOf(body);
         await recordRefusal(store, entry, response.status);
       }

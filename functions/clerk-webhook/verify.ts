@@ -1,7 +1,13 @@
 /** Svix signature verification of a raw webhook body, with several secrets for rotation. */
 import { Webhook, WebhookVerificationError } from "svix";
+import { describeKey } from "./key_kinds.ts";
 
 export { WebhookVerificationError };
+
+/** Where the signing secret comes from, for the messages that ask for one. */
+const SECRET_SOURCE =
+  "set the endpoint's Signing Secret (whsec_…) from the Clerk dashboard → Webhooks → " +
+  "the endpoint";
 
 /** Standard Webhooks secrets are at least 24 random bytes; shorter keys are guessable. */
 const MIN_SECRET_BYTES = 24;
@@ -10,6 +16,8 @@ const MAX_ID_LENGTH = 255;
 const ID_PATTERN = /^[\x21-\x7e]+$/;
 const TIMESTAMP_PATTERN = /^[0-9]{1,12}$/;
 const HEADERS = ["svix-id", "svix-timestamp", "svix-signature"] as const;
+/** svix's message when no signature of a delivery matches a secret. */
+const NO_MATCH = "No matching signature found";
 
 /** A delivery whose signature matched one of the secrets. */
 export interface VerifiedDelivery {
@@ -29,10 +37,18 @@ export function parseWebhookSecrets(value: string): string[] {
   if (secrets.length === 0) throw new TypeError("No secret given");
   secrets.forEach((secret, index) => {
     const position = secrets.length === 1 ? "The secret" : `Secret ${index + 1}`;
+    const other = secret.startsWith("whsec_") ? undefined : describeKey(secret);
+    if (other !== undefined) {
+      throw new TypeError(
+        `${position} is ${other}, not a webhook signing secret: ${SECRET_SOURCE}`,
+      );
+    }
     try {
       new Webhook(secret);
     } catch (error) {
-      throw new TypeError(`${position} is not a Svix secret: ${(error as Error).message}`);
+      throw new TypeError(
+        `${position} is not a Svix secret (${(error as Error).message}): ${SECRET_SOURCE}`,
+      );
     }
     if (decodedLength(secret) < MIN_SECRET_BYTES) {
       throw new TypeError(`${position} decodes to fewer than ${MIN_SECRET_BYTES} bytes`);
@@ -48,6 +64,15 @@ function decodedLength(secret: string): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * The `svix-id` header when it is a usable id (printable ASCII, at most 255 characters),
+ * else null. The id is only Clerk's once the signature verified.
+ */
+export function readSvixId(headers: Headers): string | null {
+  const id = headers.get("svix-id");
+  return id !== null && id.length <= MAX_ID_LENGTH && ID_PATTERN.test(id) ? id : null;
 }
 
 /** Verifies webhook deliveries against one or more signing secrets. */
@@ -74,10 +99,8 @@ export class WebhookVerifier {
       }
       values[name] = value;
     }
-    const id = values["svix-id"]!;
-    if (id.length > MAX_ID_LENGTH || !ID_PATTERN.test(id)) {
-      throw new WebhookVerificationError(`Invalid "svix-id" header`);
-    }
+    const id = readSvixId(headers);
+    if (id === null) throw new WebhookVerificationError(`Invalid "svix-id" header`);
     // svix reads the timestamp with parseInt, which would accept "12.5" or "12abc".
     if (!TIMESTAMP_PATTERN.test(values["svix-timestamp"]!)) {
       throw new WebhookVerificationError(`Invalid "svix-timestamp" header: not whole seconds`);
@@ -99,8 +122,16 @@ export class WebhookVerifier {
         failure = error;
       }
     }
-    throw failure instanceof WebhookVerificationError
-      ? failure
-      : new WebhookVerificationError("Cannot verify the signature");
+    if (!(failure instanceof WebhookVerificationError)) {
+      throw new WebhookVerificationError("Cannot verify the signature");
+    }
+    // A signature that matches no secret is a forgery or, far more often, a secret that
+    // is not this endpoint's: say which setting to check.
+    throw failure.message === NO_MATCH
+      ? new WebhookVerificationError(
+        `${NO_MATCH}: check that CLERK_WEBHOOK_SECRET is this endpoint's Signing Secret ` +
+          "(Clerk dashboard → Webhooks → the endpoint)",
+      )
+      : failure;
   }
 }
