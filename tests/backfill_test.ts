@@ -445,19 +445,23 @@ Deno.test("backfill with a publishable key, a webhook secret or another value in
     "set the instance's Secret key \\(sk_live_… or sk_test_…\\) from the Clerk dashboard → " +
     "API keys → Secret keys\\n";
   const publishable = new RegExp(
-    "this is a publishable key \\(pk_…\\), which is for the app's front end, not the secret " +
+    "this is a Clerk publishable key \\(pk_…\\), which is for the app's front end, not the secret " +
       `key: ${instead}`,
   );
   const webhookSecret = new RegExp(
     "this is a webhook signing secret \\(whsec_…\\), which is CLERK_WEBHOOK_SECRET of the " +
       `clerk-webhook function, not the secret key: ${instead}`,
   );
+  const supabaseKey = new RegExp(
+    "this is a Supabase API key \\(sb_…\\), which the function gets from " +
+      `SUPABASE_SECRET_KEYS, not the secret key: ${instead}`,
+  );
   const other = new RegExp(`not a Clerk secret key, which starts sk_live_ or sk_test_: ${instead}`);
   const cases: [string, RegExp][] = [
     ["pk_test_Y2xlcmsuZXhhbXBsZS5jb20k", publishable],
     ["pk_live_Y2xlcmsuZXhhbXBsZS5jb20k", publishable],
     ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", webhookSecret],
-    ["sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz", other],
+    ["sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz", supabaseKey],
     ["test_0legacy0api0key", other],
     ['"sk_test_0quoted0key"', other],
   ];
