@@ -2,8 +2,8 @@
  * `npm run install-into`: cli/install_into.ts as a process, into Supabase projects made by
  * the real `supabase init` that hold their own migration, function and config: installed,
  * migrated with the real `supabase db push --workdir`, the installed function run by Deno
- * from its folder; reruns, upgrades from an older copy of this repository, user edits,
- * clashes and the migration order.
+ * from its folder; reruns, upgrades from an older copy of this repository, a newer install
+ * it refuses to downgrade, user edits, clashes and the migration order.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -12,6 +12,7 @@ import { userEvent } from "../dev/clerk_events.ts";
 import { createMigratedDatabase, dropDatabases, run } from "../dev/database.ts";
 import { HOSTED_DENO, LOCAL_DENO } from "../dev/function_process.ts";
 import { deliver, newSecret } from "../dev/webhooks.ts";
+import { sha256 } from "../cli/install_manifest.ts";
 import { startProjectFunction } from "./support/project_function.ts";
 import { type CommandResult, runDeno } from "./support/run_deno.ts";
 
@@ -328,7 +329,7 @@ Deno.test("install-into --upgrade brings an older install up to date and says wh
   assert.equal(refused.code, 1);
   assert.match(
     refused.stderr,
-    /holds an older install of clerk-webhook-sync\. Rerun with --upgrade to:/,
+    /holds an older release of clerk-webhook-sync than this checkout\. Rerun with --upgrade to:/,
   );
   assert.ok(refused.stderr.includes(`  added supabase/migrations/${older.newest}`), refused.stderr);
   assert.ok(refused.stderr.includes(`  updated ${FUNCTION_DIR}/handler.ts`), refused.stderr);
@@ -461,6 +462,86 @@ Deno.test("install-into refuses, writing nothing, when the project defines what 
       assert.deepEqual(await snapshot(project.dir), before);
     });
   }
+});
+
+/** Makes the install in `project` look as a newer release leaves it: one more migration. */
+async function installNewerRelease(project: Project, release?: object): Promise<string> {
+  const migration = "supabase/migrations/20991231000000_clerk_next_release.sql";
+  await Deno.writeTextFile(`${project.dir}/${migration}`, "select 1;\n");
+  const manifestPath = `${project.dir}/${FUNCTION_DIR}/clerk-webhook-sync.json`;
+  const manifest = JSON.parse(await Deno.readTextFile(manifestPath));
+  manifest.files[migration] = await sha256(await Deno.readFile(`${project.dir}/${migration}`));
+  // The newer release's handler.ts: as installed, so an upgrade would replace it.
+  const handler = `${FUNCTION_DIR}/handler.ts`;
+  await Deno.writeTextFile(`${project.dir}/${handler}`, "// The next release.\n", { append: true });
+  manifest.files[handler] = await sha256(await Deno.readFile(`${project.dir}/${handler}`));
+  if (release !== undefined) manifest.release = release;
+  await Deno.writeTextFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  return migration;
+}
+
+Deno.test("install-into refuses to take a newer release back to this checkout's, with or without --upgrade and --force, and writes nothing", async () => {
+  await using project = await supabaseInit();
+  assert.equal((await install(project)).code, 0);
+  const migration = await installNewerRelease(project);
+  const before = await snapshot(project.dir);
+  for (const args of [[], ["--upgrade"], ["--upgrade", "--force"]]) {
+    const refused = await install(project, args);
+    assert.equal(refused.code, 1, `${args}: ${refused.stdout}`);
+    assert.match(
+      refused.stderr,
+      /^Cannot install clerk-webhook-sync into .*: it has a newer release installed than this checkout \(.*\), which would take it back to an older one\./,
+    );
+    assert.ok(refused.stderr.includes(`  installed there, missing here:\n    ${migration}\n`));
+    assert.match(
+      refused.stderr,
+      /use one at least as new as the installed release, then rerun with --upgrade:\n {2}npm run install-into -- .* --upgrade\n/,
+    );
+    assert.doesNotMatch(refused.stderr, /older install|older release of/);
+    assert.match(refused.stderr, /Nothing was written\.$/m);
+    assert.deepEqual(await snapshot(project.dir), before);
+  }
+});
+
+Deno.test("install-into names the release a newer install records in its manifest", async () => {
+  await using project = await supabaseInit();
+  assert.equal((await install(project)).code, 0);
+  await installNewerRelease(project, { version: "9.9.9", commit: "0123abc" });
+  const refused = await install(project, ["--upgrade"]);
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /it has a newer release installed \(version 9\.9\.9, commit 0123abc\) than this checkout/,
+  );
+});
+
+Deno.test("install-into does not call an install with the same migrations but other files older: it says so, and --upgrade installs this checkout's", async () => {
+  await using project = await supabaseInit();
+  assert.equal((await install(project)).code, 0);
+  // As installed by another checkout of this release: handler.ts differs, and the manifest agrees.
+  const handler = `${FUNCTION_DIR}/handler.ts`;
+  await Deno.writeTextFile(`${project.dir}/${handler}`, "// Another build.\n", { append: true });
+  const manifestPath = `${project.dir}/${FUNCTION_DIR}/clerk-webhook-sync.json`;
+  const manifest = JSON.parse(await Deno.readTextFile(manifestPath));
+  manifest.files[handler] = await sha256(await Deno.readFile(`${project.dir}/${handler}`));
+  await Deno.writeTextFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+
+  const before = await snapshot(project.dir);
+  const refused = await install(project);
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /holds clerk-webhook-sync with the same migrations as this checkout but other files .*If this checkout is the one to install, rerun with --upgrade to:\n {2}updated supabase\/functions\/clerk-webhook\/handler\.ts\n/,
+  );
+  assert.doesNotMatch(refused.stderr, /older/);
+  assert.deepEqual(await snapshot(project.dir), before);
+
+  const upgraded = await install(project, ["--upgrade"]);
+  assert.equal(upgraded.code, 0, upgraded.stderr);
+  assert.deepEqual(
+    await Deno.readFile(`${project.dir}/${handler}`),
+    await Deno.readFile(`${ROOT}/functions/clerk-webhook/handler.ts`),
+  );
 });
 
 Deno.test("install-into prints supabase db push --include-all when the project has migrations newer than the sync's", async () => {
