@@ -5,13 +5,14 @@
  * `[functions.clerk-webhook] verify_jwt = false` into `supabase/config.toml`. Refuses,
  * writing nothing, when the project holds a newer release (whatever the options), when it
  * defines what the sync creates, when it holds an older or different install (`--upgrade`
- * updates it), or when a file to replace was edited (`--force`).
+ * updates it), or when a file to replace was edited (`--force`). Warns about the project's
+ * migrations that refer to the sync's objects before the sync's migrations create them.
  * Exits 0 when installed or up to date, 1 when it refused, 2 on a usage error.
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { addFunctionSection, CONFIG_PATH, readFunctionSection } from "./config_toml.ts";
-import { type Clash, findClashes } from "./install_clashes.ts";
+import { findClashes } from "./install_clashes.ts";
 import {
   formatManifest,
   type InstalledManifest,
@@ -175,7 +176,14 @@ async function main(): Promise<number> {
     ...payload.map((file) => file.path),
     ...Object.keys(manifest?.files ?? {}),
   ]);
-  const clashes: Clash[] = await findClashes(project, ours);
+  const decoder = new TextDecoder();
+  const { clashes, warnings } = await findClashes(
+    project,
+    ours,
+    payload.filter((file) => file.path.startsWith(`${MIGRATIONS_DIR}/`))
+      .map((file) => ({ path: file.path, text: decoder.decode(file.content), sync: true })),
+  );
+  for (const warning of warnings) console.error(`Warning: ${warning.where} ${warning.message}\n`);
   let section;
   try {
     section = readFunctionSection(configText);
