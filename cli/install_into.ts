@@ -3,15 +3,24 @@
  * Supabase project: the function into `supabase/functions/clerk-webhook/` with its own
  * `deno.json`, the migrations into `supabase/migrations/` under their own names, and
  * `[functions.clerk-webhook] verify_jwt = false` into `supabase/config.toml`. Refuses,
- * writing nothing, when the project defines what the sync creates, when it holds an older
- * install (`--upgrade` updates it), or when a file to replace was edited (`--force`).
+ * writing nothing, when the project holds a newer release (whatever the options), when it
+ * defines what the sync creates, when it holds an older or different install (`--upgrade`
+ * updates it), or when a file to replace was edited (`--force`). Warns about the project's
+ * migrations that refer to the sync's objects before the sync's migrations create them.
  * Exits 0 when installed or up to date, 1 when it refused, 2 on a usage error.
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { addFunctionSection, CONFIG_PATH, readFunctionSection } from "./config_toml.ts";
-import { type Clash, findClashes } from "./install_clashes.ts";
-import { formatManifest, type Manifest, MANIFEST_PATH, readManifest } from "./install_manifest.ts";
+import { findClashes } from "./install_clashes.ts";
+import {
+  formatManifest,
+  type InstalledManifest,
+  type Manifest,
+  MANIFEST_PATH,
+  readManifest,
+} from "./install_manifest.ts";
+import { compareRelease, type Standing } from "./install_release.ts";
 import { nextSteps } from "./install_next_steps.ts";
 import { FUNCTION_DIR, MIGRATIONS_DIR, readPayload } from "./install_payload.ts";
 import { type InstallPlan, planInstall, type PlannedFile } from "./install_plan.ts";
@@ -91,6 +100,41 @@ async function newerOwnMigration(project: string, plan: InstallPlan): Promise<st
   return newest !== undefined && newest > added[0]! ? newest : undefined;
 }
 
+/** The refusal to replace a newer release: what the install has that this checkout lacks. */
+function newerRelease(
+  project: string,
+  manifest: InstalledManifest,
+  unknown: string[],
+  named: string,
+): string[] {
+  const { version, commit } = manifest.release ?? {};
+  const release = [
+    ...(version === undefined ? [] : [`version ${version}`]),
+    ...(commit === undefined ? [] : [`commit ${commit}`]),
+  ];
+  const root = resolve(ROOT.pathname);
+  return [
+    `Cannot install clerk-webhook-sync into ${project}: it has a newer release installed ` +
+    `${release.length > 0 ? `(${release.join(", ")}) ` : ""}than this checkout (${root}), ` +
+    "which would take it back to an older one.",
+    "  installed there, missing here:",
+    ...unknown.map((path) => `    ${path}`),
+    `Update this checkout (git pull in ${root}) or use one at least as new as the installed ` +
+    "release, then rerun with --upgrade:",
+    `  npm run install-into -- ${named} --upgrade`,
+  ];
+}
+
+/** Why a rerun without --upgrade would change files, as the first line of its refusal. */
+function whyUpgrade(project: string, standing: Standing): string {
+  return standing.state === "older"
+    ? `${project} holds an older release of clerk-webhook-sync than this checkout. ` +
+      "Rerun with --upgrade to:"
+    : `${project} holds clerk-webhook-sync with the same migrations as this checkout but ` +
+      "other files (installed from another checkout of this release, or files removed). " +
+      "If this checkout is the one to install, rerun with --upgrade to:";
+}
+
 function refuse(lines: string[]): number {
   console.error(lines.join("\n"));
   console.error("Nothing was written.");
@@ -124,8 +168,22 @@ async function main(): Promise<number> {
 
   const payload = await readPayload(ROOT);
   const manifest = await readManifest(project);
-  const ours = new Set([...payload.map((file) => file.path), ...Object.keys(manifest ?? {})]);
-  const clashes: Clash[] = await findClashes(project, ours);
+  const standing = compareRelease(manifest, payload);
+  if (standing.state === "newer") {
+    return refuse(newerRelease(project, manifest!, standing.unknown, args.project));
+  }
+  const ours = new Set([
+    ...payload.map((file) => file.path),
+    ...Object.keys(manifest?.files ?? {}),
+  ]);
+  const decoder = new TextDecoder();
+  const { clashes, warnings } = await findClashes(
+    project,
+    ours,
+    payload.filter((file) => file.path.startsWith(`${MIGRATIONS_DIR}/`))
+      .map((file) => ({ path: file.path, text: decoder.decode(file.content), sync: true })),
+  );
+  for (const warning of warnings) console.error(`Warning: ${warning.where} ${warning.message}\n`);
   let section;
   try {
     section = readFunctionSection(configText);
@@ -145,7 +203,7 @@ async function main(): Promise<number> {
     ]);
   }
 
-  const plan = await planInstall(project, payload, manifest);
+  const plan = await planInstall(project, payload, manifest?.files);
   const conflicts = plan.files.filter((file) => file.action === "conflict");
   const changes = plan.files.filter((file) => !["unchanged", "keep-edit"].includes(file.action));
   const addSection = section?.state === "absent";
@@ -160,7 +218,7 @@ async function main(): Promise<number> {
   }
   if (plan.installed && (changes.length > 0 || addSection) && !args.upgrade) {
     return refuse([
-      `${project} holds an older install of clerk-webhook-sync. Rerun with --upgrade to:`,
+      whyUpgrade(project, standing),
       ...describeFiles(changes, args.force),
       ...(addSection ? [`  add [functions.clerk-webhook] to ${CONFIG_PATH}`] : []),
     ]);

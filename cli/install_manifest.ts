@@ -13,6 +13,22 @@ export const MANIFEST_PATH = `${FUNCTION_DIR}/clerk-webhook-sync.json`;
 /** Path in the project → SHA-256 (hex) of the bytes installed there. */
 export type Manifest = Record<string, string>;
 
+/**
+ * Which release of the sync an install is, when its manifest says so (`"release"`): a later
+ * release writes its version there; none written so far does, so messages use it if present
+ * and the migrations the manifest lists decide which release is newer.
+ */
+export interface Release {
+  version?: string;
+  commit?: string;
+}
+
+/** A project's manifest as read: its files and, if recorded, its release. */
+export interface InstalledManifest {
+  files: Manifest;
+  release: Release | undefined;
+}
+
 /** The SHA-256 of `bytes`, in hex. */
 export async function sha256(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
@@ -20,7 +36,7 @@ export async function sha256(bytes: Uint8Array): Promise<string> {
 }
 
 /** The manifest of the project at `project`, or undefined when it has none. */
-export async function readManifest(project: string): Promise<Manifest | undefined> {
+export async function readManifest(project: string): Promise<InstalledManifest | undefined> {
   let text: string;
   try {
     text = await Deno.readTextFile(`${project}/${MANIFEST_PATH}`);
@@ -28,11 +44,19 @@ export async function readManifest(project: string): Promise<Manifest | undefine
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
-  const parsed = JSON.parse(text) as { files?: Manifest };
+  const parsed = JSON.parse(text) as { files?: Manifest; release?: unknown };
   if (typeof parsed.files !== "object" || parsed.files === null) {
     throw new SyntaxError(`${MANIFEST_PATH} has no "files" object`);
   }
-  return parsed.files;
+  const release = typeof parsed.release === "object" && parsed.release !== null
+    ? parsed.release as Record<string, unknown>
+    : undefined;
+  const field = (name: string) =>
+    typeof release?.[name] === "string" ? { [name]: release[name] as string } : {};
+  return {
+    files: parsed.files,
+    release: release === undefined ? undefined : { ...field("version"), ...field("commit") },
+  };
 }
 
 /** The manifest's text for `files`: sorted and without dates, so a rerun writes the same bytes. */

@@ -1,6 +1,8 @@
 /**
  * `npm run users [--json] [--orgs]`: lists public.users (or, with `--orgs`, the
- * organizations with their members), since Supabase Studio is not there locally. Reads `DATABASE_URL` if set; else the embedded database, through the socket
+ * organizations with their members), since Supabase Studio is not there locally. A row
+ * kept after Clerk deleted it is marked `(deleted <time>)`; `--json` has its `deleted_at`.
+ * Reads `DATABASE_URL` if set; else the embedded database, through the socket
  * of the running `npm start` (PGlite is one process's), or directly from `.data/pglite`
  * when `npm start` is not running.
  */
@@ -9,11 +11,16 @@ import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { displayPath, PGLITE_DIR, readRunningServer } from "./local_dev.ts";
 
-/** What is listed: its query, and the columns of the table view (`--json` gives them all). */
+/**
+ * What is listed: its query, and the columns of the table view (`--json` gives them all).
+ * A row kept after Clerk deleted it (`deleted_at` set: soft deletes, or an app's foreign key
+ * holds it, every personal field erased) shows `(deleted <time>)` in column `deletedIn`.
+ */
 interface Listing {
   title: string;
   query: string;
   columns: string[];
+  deletedIn: string;
 }
 
 const USERS: Listing = {
@@ -24,17 +31,19 @@ const USERS: Listing = {
 from public.users
 order by created_at, clerk_id`,
   columns: ["clerk_id", "email", "first_name", "last_name", "clerk_updated_at"],
+  deletedIn: "email",
 };
 
 const ORGANIZATIONS: Listing = {
   title: "public.organizations with their members",
-  query: `select o.clerk_id, o.name, o.slug, o.clerk_updated_at,
+  query: `select o.clerk_id, o.name, o.slug, o.deleted_at, o.clerk_updated_at,
   coalesce(string_agg(m.user_id || ' (' || m.role || ')', ', ' order by m.user_id), '') as members
 from public.organizations o
 left join public.organization_memberships m on m.organization_id = o.clerk_id
-group by o.clerk_id, o.name, o.slug, o.clerk_updated_at, o.created_at
+group by o.clerk_id, o.name, o.slug, o.deleted_at, o.clerk_updated_at, o.created_at
 order by o.created_at, o.clerk_id`,
   columns: ["clerk_id", "name", "slug", "members"],
+  deletedIn: "slug",
 };
 
 type Row = Record<string, unknown>;
@@ -100,9 +109,16 @@ function cell(value: unknown): string {
   return value instanceof Date ? value.toISOString() : String(value);
 }
 
-/** The rows as psql prints them. */
-function table(rows: Row[], columns: string[]): string {
-  const cells = rows.map((row) => columns.map((column) => cell(row[column])));
+/** The rows as psql prints them, a deleted row marked in `listing.deletedIn`. */
+function table(rows: Row[], listing: Listing): string {
+  const { columns, deletedIn } = listing;
+  const cells = rows.map((row) =>
+    columns.map((column) =>
+      column === deletedIn && row.deleted_at != null
+        ? `(deleted ${cell(row.deleted_at)})`
+        : cell(row[column])
+    )
+  );
   const widths = columns.map((column, index) =>
     Math.max(column.length, ...cells.map((line) => line[index]!.length))
   );
@@ -128,7 +144,7 @@ try {
   console.log(
     json
       ? JSON.stringify(rows, null, 2)
-      : `${listing.title} in ${source}:\n${table(rows, listing.columns)}`,
+      : `${listing.title} in ${source}:\n${table(rows, listing)}`,
   );
 } catch (error) {
   console.error((error as Error).message);

@@ -2,8 +2,9 @@
  * `npm run install-into`: cli/install_into.ts as a process, into Supabase projects made by
  * the real `supabase init` that hold their own migration, function and config: installed,
  * migrated with the real `supabase db push --workdir`, the installed function run by Deno
- * from its folder; reruns, upgrades from an older copy of this repository, user edits,
- * clashes and the migration order.
+ * from its folder; reruns, upgrades from an older copy of this repository, a newer install
+ * it refuses to downgrade, user edits, clashes followed through the project's migrations,
+ * and the migration order.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -12,6 +13,7 @@ import { userEvent } from "../dev/clerk_events.ts";
 import { createMigratedDatabase, dropDatabases, run } from "../dev/database.ts";
 import { HOSTED_DENO, LOCAL_DENO } from "../dev/function_process.ts";
 import { deliver, newSecret } from "../dev/webhooks.ts";
+import { sha256 } from "../cli/install_manifest.ts";
 import { startProjectFunction } from "./support/project_function.ts";
 import { type CommandResult, runDeno } from "./support/run_deno.ts";
 
@@ -328,7 +330,7 @@ Deno.test("install-into --upgrade brings an older install up to date and says wh
   assert.equal(refused.code, 1);
   assert.match(
     refused.stderr,
-    /holds an older install of clerk-webhook-sync\. Rerun with --upgrade to:/,
+    /holds an older release of clerk-webhook-sync than this checkout\. Rerun with --upgrade to:/,
   );
   assert.ok(refused.stderr.includes(`  added supabase/migrations/${older.newest}`), refused.stderr);
   assert.ok(refused.stderr.includes(`  updated ${FUNCTION_DIR}/handler.ts`), refused.stderr);
@@ -397,22 +399,22 @@ Deno.test("install-into refuses, writing nothing, when the project defines what 
     [
       "a users table in public",
       migration("-- Users.\n\ncreate table if not exists public.users (id uuid primary key);\n"),
-      /supabase\/migrations\/20260102000000_mine\.sql:3 creates table users in schema public/,
+      /supabase\/migrations\/20260102000000_mine\.sql:3 creates table public\.users, which the sync's 20261127120000_clerk_user_sync\.sql creates too/,
     ],
     [
       "an organizations table, unqualified and quoted",
       migration('CREATE TABLE "organizations" (id text);\n'),
-      /20260102000000_mine\.sql:1 creates table organizations in schema public/,
+      /20260102000000_mine\.sql:1 creates table public\.organizations, which the sync's 20261202100000_clerk_organizations\.sql/,
     ],
     [
       "an organization_memberships table over two lines",
       migration("create table\n  public.organization_memberships (id text);\n"),
-      /20260102000000_mine\.sql:1 creates table organization_memberships/,
+      /20260102000000_mine\.sql:1 creates table public\.organization_memberships/,
     ],
     [
       "a users_private view",
       migration("select 1;\ncreate or replace view public.users_private as select 1 as id;\n"),
-      /20260102000000_mine\.sql:2 creates view users_private/,
+      /20260102000000_mine\.sql:2 creates view public\.users_private/,
     ],
     [
       "schema clerk_sync",
@@ -422,7 +424,42 @@ Deno.test("install-into refuses, writing nothing, when the project defines what 
     [
       "schema clerk",
       migration("\ncreate schema clerk;\n"),
-      /20260102000000_mine\.sql:2 creates schema clerk,/,
+      /20260102000000_mine\.sql:2 creates schema clerk,[^]*alter schema clerk rename to app_clerk;/,
+    ],
+    [
+      "a function of the sync's",
+      migration(
+        "create function public.apply_clerk_events(p jsonb) returns jsonb\n" +
+          "language sql as $$ select p; $$;\n",
+      ),
+      /20260102000000_mine\.sql:1 creates function public\.apply_clerk_events, which the sync's 20261202110000_clerk_batch_apply\.sql/,
+    ],
+    [
+      "a table renamed to users, and one moved into public",
+      migration(
+        "create table public.people (id text);\nalter table people rename to users;\n" +
+          "create schema app;\ncreate table app.organizations (id text);\n" +
+          "alter table app.organizations set schema public;\n",
+      ),
+      /20260102000000_mine\.sql:2 creates table public\.users[^]*20260102000000_mine\.sql:5 creates table public\.organizations/,
+    ],
+    [
+      "a table created in a do block",
+      migration(
+        "do $$\nbegin\n  if to_regclass('public.users') is null then\n" +
+          "    create table public.users (id text);\n  end if;\nend\n$$;\n",
+      ),
+      /20260102000000_mine\.sql:4 creates table public\.users/,
+    ],
+    [
+      "a users table created after the sync's migrations",
+      async (project) => {
+        await Deno.writeTextFile(
+          `${project.dir}/supabase/migrations/20991231000000_users.sql`,
+          "create table if not exists public.users (id uuid primary key);\n",
+        );
+      },
+      /20991231000000_users\.sql:1 creates table public\.users, which the sync's 20261127120000_clerk_user_sync\.sql creates before it[^]*give yours another name in that migration[^]*alter table if exists public\.users rename to app_users;/,
     ],
     [
       "another function at supabase/functions/clerk-webhook",
@@ -461,6 +498,208 @@ Deno.test("install-into refuses, writing nothing, when the project defines what 
       assert.deepEqual(await snapshot(project.dir), before);
     });
   }
+});
+
+Deno.test("install-into follows the project's migrations in name order: the rename its refusal prints, made as printed, lets it install, and supabase db push then migrates a fresh database", async (t) => {
+  await using project = await supabaseInit();
+  const migrations = `${project.dir}/supabase/migrations`;
+  await Deno.writeTextFile(
+    `${migrations}/20260102000000_people.sql`,
+    "create table public.users (id bigint primary key, nickname text);\n",
+  );
+  const refused = await install(project);
+  assert.equal(refused.code, 1, refused.stdout);
+  const advice = refused.stderr.match(/e\.g\. (supabase\/migrations\/\S+\.sql) with:\n\s+(.+)\n/);
+  assert.ok(advice, refused.stderr);
+  const [, file, statement] = advice;
+  assert.equal(file, "supabase/migrations/20261127115959_rename_users.sql");
+  assert.equal(statement, "alter table public.users rename to app_users;");
+
+  await t.step("a rename dated after the sync's migrations is named, and refused", async () => {
+    const late = `${migrations}/20991231000000_rename_users.sql`;
+    await Deno.writeTextFile(late, `${statement}\n`);
+    const again = await install(project);
+    assert.equal(again.code, 1, again.stdout);
+    assert.ok(
+      again.stderr.includes(
+        "supabase/migrations/20260102000000_people.sql:1 creates table public.users, which the " +
+          "sync's 20261127120000_clerk_user_sync.sql creates too; your " +
+          "supabase/migrations/20991231000000_rename_users.sql:1 renames it, but sorts after " +
+          "20261127120000_clerk_user_sync.sql",
+      ),
+      again.stderr,
+    );
+    assert.ok(again.stderr.includes(`e.g. ${file}, then install again`), again.stderr);
+    await Deno.remove(late);
+  });
+
+  await t.step("the rename written as printed: installed", async () => {
+    await Deno.writeTextFile(`${project.dir}/${file}`, `${statement}\n`);
+    const installed = await install(project);
+    assert.equal(installed.code, 0, installed.stderr);
+    assert.match(installed.stdout, /^Installed clerk-webhook-sync in /);
+    assert.equal(installed.stderr, "");
+  });
+
+  const name = `${Deno.env.get("CWS_RUN_PREFIX")}_install_rename`;
+  try {
+    await t.step(
+      "supabase db push migrates a fresh database: the app's table and the sync's",
+      async () => {
+        const url = await createMigratedDatabase(name, project.dir);
+        const sql = postgres(url, { max: 1, onnotice: () => {} });
+        try {
+          const columns = await sql`
+          select table_name, column_name from information_schema.columns
+          where table_schema = 'public' and table_name in ('app_users', 'users')
+            and column_name in ('nickname', 'clerk_id')
+          order by 1, 2`;
+          assert.deepEqual(columns.map((row) => `${row.table_name}.${row.column_name}`), [
+            "app_users.nickname",
+            "users.clerk_id",
+          ]);
+        } finally {
+          await sql.end();
+        }
+      },
+    );
+  } finally {
+    await dropDatabases(name);
+  }
+});
+
+Deno.test("install-into warns, naming the file, about a migration that refers to the sync's objects but sorts before the sync's migrations, and installs", async (t) => {
+  await using project = await supabaseInit();
+  const early = "20240101000000_profiles.sql";
+  await Deno.writeTextFile(
+    `${project.dir}/supabase/migrations/${early}`,
+    "-- The app's profiles, written before the sync was installed.\n" +
+      "create table public.profiles (\n  id bigint primary key,\n" +
+      "  clerk_user_id text references public.users (clerk_id)\n);\n",
+  );
+  // After the sync's migrations, as the README shows: not warned about.
+  await Deno.writeTextFile(
+    `${project.dir}/supabase/migrations/20991231000000_plan.sql`,
+    "alter table public.users add column plan text " +
+      "generated always as (public_metadata ->> 'plan') stored;\n",
+  );
+  const result = await install(project);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^Installed clerk-webhook-sync in /);
+  const warnings = result.stderr.match(/^Warning: .*$/gm) ?? [];
+  assert.equal(warnings.length, 1, result.stderr);
+  assert.ok(
+    warnings[0]!.startsWith(
+      `Warning: supabase/migrations/${early}:4 refers to public.users, which the sync's ` +
+        "20261127120000_clerk_user_sync.sql creates, and that migration sorts after this one: " +
+        "supabase db push applies migrations in name order, so on a fresh database",
+    ),
+    warnings[0],
+  );
+  assert.ok(warnings[0]!.includes('fails with relation "public.users" does not exist'));
+  assert.ok(warnings[0]!.includes("Rename this migration to sort after"), warnings[0]);
+
+  const name = `${Deno.env.get("CWS_RUN_PREFIX")}_install_order`;
+  try {
+    await t.step("what it warns about: supabase db push on a fresh database fails", async () => {
+      await assert.rejects(
+        createMigratedDatabase(name, project.dir),
+        /relation "public\.users" does not exist/,
+      );
+    });
+  } finally {
+    await dropDatabases(name);
+  }
+
+  await t.step("renamed to sort after the sync's migrations, as it says: no warning", async () => {
+    await Deno.rename(
+      `${project.dir}/supabase/migrations/${early}`,
+      `${project.dir}/supabase/migrations/20261210000000_profiles.sql`,
+    );
+    const again = await install(project);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stderr, "");
+  });
+});
+
+/** Makes the install in `project` look as a newer release leaves it: one more migration. */
+async function installNewerRelease(project: Project, release?: object): Promise<string> {
+  const migration = "supabase/migrations/20991231000000_clerk_next_release.sql";
+  await Deno.writeTextFile(`${project.dir}/${migration}`, "select 1;\n");
+  const manifestPath = `${project.dir}/${FUNCTION_DIR}/clerk-webhook-sync.json`;
+  const manifest = JSON.parse(await Deno.readTextFile(manifestPath));
+  manifest.files[migration] = await sha256(await Deno.readFile(`${project.dir}/${migration}`));
+  // The newer release's handler.ts: as installed, so an upgrade would replace it.
+  const handler = `${FUNCTION_DIR}/handler.ts`;
+  await Deno.writeTextFile(`${project.dir}/${handler}`, "// The next release.\n", { append: true });
+  manifest.files[handler] = await sha256(await Deno.readFile(`${project.dir}/${handler}`));
+  if (release !== undefined) manifest.release = release;
+  await Deno.writeTextFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  return migration;
+}
+
+Deno.test("install-into refuses to take a newer release back to this checkout's, with or without --upgrade and --force, and writes nothing", async () => {
+  await using project = await supabaseInit();
+  assert.equal((await install(project)).code, 0);
+  const migration = await installNewerRelease(project);
+  const before = await snapshot(project.dir);
+  for (const args of [[], ["--upgrade"], ["--upgrade", "--force"]]) {
+    const refused = await install(project, args);
+    assert.equal(refused.code, 1, `${args}: ${refused.stdout}`);
+    assert.match(
+      refused.stderr,
+      /^Cannot install clerk-webhook-sync into .*: it has a newer release installed than this checkout \(.*\), which would take it back to an older one\./,
+    );
+    assert.ok(refused.stderr.includes(`  installed there, missing here:\n    ${migration}\n`));
+    assert.match(
+      refused.stderr,
+      /use one at least as new as the installed release, then rerun with --upgrade:\n {2}npm run install-into -- .* --upgrade\n/,
+    );
+    assert.doesNotMatch(refused.stderr, /older install|older release of/);
+    assert.match(refused.stderr, /Nothing was written\.$/m);
+    assert.deepEqual(await snapshot(project.dir), before);
+  }
+});
+
+Deno.test("install-into names the release a newer install records in its manifest", async () => {
+  await using project = await supabaseInit();
+  assert.equal((await install(project)).code, 0);
+  await installNewerRelease(project, { version: "9.9.9", commit: "0123abc" });
+  const refused = await install(project, ["--upgrade"]);
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /it has a newer release installed \(version 9\.9\.9, commit 0123abc\) than this checkout/,
+  );
+});
+
+Deno.test("install-into does not call an install with the same migrations but other files older: it says so, and --upgrade installs this checkout's", async () => {
+  await using project = await supabaseInit();
+  assert.equal((await install(project)).code, 0);
+  // As installed by another checkout of this release: handler.ts differs, and the manifest agrees.
+  const handler = `${FUNCTION_DIR}/handler.ts`;
+  await Deno.writeTextFile(`${project.dir}/${handler}`, "// Another build.\n", { append: true });
+  const manifestPath = `${project.dir}/${FUNCTION_DIR}/clerk-webhook-sync.json`;
+  const manifest = JSON.parse(await Deno.readTextFile(manifestPath));
+  manifest.files[handler] = await sha256(await Deno.readFile(`${project.dir}/${handler}`));
+  await Deno.writeTextFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+
+  const before = await snapshot(project.dir);
+  const refused = await install(project);
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /holds clerk-webhook-sync with the same migrations as this checkout but other files .*If this checkout is the one to install, rerun with --upgrade to:\n {2}updated supabase\/functions\/clerk-webhook\/handler\.ts\n/,
+  );
+  assert.doesNotMatch(refused.stderr, /older/);
+  assert.deepEqual(await snapshot(project.dir), before);
+
+  const upgraded = await install(project, ["--upgrade"]);
+  assert.equal(upgraded.code, 0, upgraded.stderr);
+  assert.deepEqual(
+    await Deno.readFile(`${project.dir}/${handler}`),
+    await Deno.readFile(`${ROOT}/functions/clerk-webhook/handler.ts`),
+  );
 });
 
 Deno.test("install-into prints supabase db push --include-all when the project has migrations newer than the sync's", async () => {

@@ -5,6 +5,7 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import assert from "node:assert/strict";
+import postgres from "postgres";
 import { newSecret } from "../dev/webhooks.ts";
 import { scratchDatabase } from "../dev/database.ts";
 import { collectOutput, freePort } from "../dev/function_process.ts";
@@ -178,7 +179,7 @@ Deno.test("npm start with nothing configured syncs into an embedded database tha
   assertPortFree(8000);
   let start = await npmStart(project);
   /** The users left at the end of the first run, sorted. */
-  const KEPT = ["user_29w83sxmDNGwOuEthce5gg56FcC", "user_grace", "user_shuffled"];
+  const KEPT = ["user_29w83sxmDNGwOuEthce5gg56FcC", "user_grace", "user_kept", "user_shuffled"];
   const secret = (await Deno.readTextFile(`${project.dir}/.data/webhook_secret`)).trim();
 
   await t.step("it prints the new development secret and the commands to send events", () => {
@@ -283,6 +284,51 @@ Deno.test("npm start with nothing configured syncs into an embedded database tha
         ]),
         [["org_acme", "acme", "user_bob (org:admin)"]],
       );
+    },
+  );
+
+  await t.step(
+    "a user and an organization an app's foreign key keeps are listed as deleted, not as blank rows",
+    async () => {
+      await send(project, ["user.created", "--id", "user_kept"]);
+      const { databaseUrl } = JSON.parse(
+        await Deno.readTextFile(`${project.dir}/.data/server.json`),
+      );
+      // The embedded database's socket serves one client, one simple query at a time.
+      const sql = postgres(databaseUrl, { max: 1, fetch_types: false, onnotice: () => {} });
+      try {
+        await sql.unsafe(`create table public.app_posts (
+          author text references public.users (clerk_id),
+          organization text references public.organizations (clerk_id)
+        );
+        insert into public.app_posts values ('user_kept', 'org_acme')`).simple();
+      } finally {
+        await sql.end();
+      }
+      const sent = [
+        ...await send(project, ["user.deleted", "--id", "user_kept"]),
+        ...await send(project, ["organization.deleted", "--org", "org_acme"]),
+      ];
+      assert.deepEqual(sent.map(({ status, outcome }) => [status, outcome]), [
+        [200, "applied"],
+        [200, "applied"],
+      ]);
+      const time = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`;
+      const listing = await npmRun(project, "users", []);
+      assert.match(
+        listing,
+        new RegExp(String.raw`^user_kept +\| \(deleted ${time}\) +\| +\| +\| ${time}$`, "m"),
+      );
+      const kept = row(await users(project), "user_kept");
+      assert.deepEqual(kept && [kept.email, kept.first_name], [null, null]);
+      assert.match(String(kept?.deleted_at), new RegExp(`^${time}$`));
+      const organizations = await npmRun(project, "users", ["--orgs"]);
+      assert.match(
+        organizations,
+        new RegExp(String.raw`^org_acme +\| Org org_acme +\| \(deleted ${time}\) +\|$`, "m"),
+      );
+      const [acme] = JSON.parse(await npmRun(project, "users", ["--json", "--orgs"]));
+      assert.match(String(acme.deleted_at), new RegExp(`^${time}$`));
     },
   );
 
