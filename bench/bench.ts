@@ -12,6 +12,7 @@ import type { SyncStore } from "../functions/clerk-webhook/store.ts";
 import { createSupabaseStore } from "../functions/clerk-webhook/supabase_store.ts";
 import { createMigratedDatabase, dropDatabases } from "../dev/database.ts";
 import { openTestServer } from "../dev/postgres_server.ts";
+import { prefetch } from "../dev/prefetch.ts";
 import { type FunctionProcess, startFunction } from "../dev/function_process.ts";
 import { newSecret } from "../dev/webhooks.ts";
 import { type BackfillResult, measureBackfill } from "./backfill.ts";
@@ -211,6 +212,7 @@ async function measure(
  * settings, or on TEST_DATABASE_URL), measures, and drops it whatever happens.
  */
 async function benchmark(): Promise<Report> {
+  await prefetch();
   await using server = await openTestServer();
   try {
     progress(

@@ -47,8 +47,16 @@ export const RUNTIMES: readonly DenoRuntime[] = [LOCAL_DENO, HOSTED_DENO];
 /** What the hosted runtime grants a function. */
 const PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read"];
 
+/**
+ * Processes of the tests and the benchmark read npm packages from Deno's cache only, which
+ * dev/prefetch.ts fills first: Deno 2.9 otherwise revalidates a package's registry
+ * metadata now and then (on a dynamic import, in a folder without a lock), which fails
+ * without a network and prints "Download …" where the tests read the output.
+ */
+export const CACHED_ONLY = "--cached-only";
+
 /** Deno's own settings that a cleared environment must keep: its cache, and this machine's CA. */
-function denoEnv(): Record<string, string> {
+export function denoEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   const cache = Deno.env.get("DENO_DIR");
   const certificates = Deno.env.get("DENO_CERT") ?? Deno.env.get("SSL_CERT_FILE");
@@ -127,7 +135,7 @@ export async function startFunction(
   }
   const port = freePort();
   const child = new Deno.Command(runtime.executable, {
-    args: ["run", ...runtime.flags, ...PERMISSIONS, entrypoint.href],
+    args: ["run", ...runtime.flags, CACHED_ONLY, ...PERMISSIONS, entrypoint.href],
     env: { ...denoEnv(), ...env, PORT: String(port), NO_COLOR: "1" },
     clearEnv: true,
     stdout: "piped",

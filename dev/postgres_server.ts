@@ -79,9 +79,30 @@ export async function serverUser(): Promise<ServerUser> {
   throw new Error("PostgreSQL cannot run as root, and there is no postgres or nobody user");
 }
 
-async function runBinary(binary: URL, args: string[], user: ServerUser): Promise<void> {
+/** Runs a system command, failing with what it printed. */
+async function runCommand(command: string, args: string[]): Promise<void> {
+  const output = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!output.success) {
+    throw new Error(
+      `${command} ${args.join(" ")} failed:\n${new TextDecoder().decode(output.stderr)}`,
+    );
+  }
+}
+
+/**
+ * Runs a server binary as `user` in `cwd`: a directory that user may enter (the
+ * process's own may be a clone under /root).
+ */
+async function runBinary(
+  binary: URL,
+  args: string[],
+  user: ServerUser,
+  cwd: string,
+): Promise<void> {
   const output = await new Deno.Command(binary, {
     args,
+    cwd,
     env: { LC_ALL: "C" },
     ...user,
     stdout: "piped",
@@ -114,14 +135,13 @@ export async function startEmbeddedPostgres(
   const dir = await Deno.makeTempDir({ prefix: "cws_postgres_" });
   let native = new URL("native/", pkg);
   if (user.uid !== undefined) {
-    // The server's user may not reach node_modules (a clone under /root): it runs a copy.
+    // The server's user may not reach node_modules (a clone under /root), nor read files
+    // npm wrote under a umask of 077: it runs a copy of its own.
     await Deno.chmod(dir, 0o755);
-    const copy = await new Deno.Command("cp", { args: ["-R", native.pathname, dir] }).output();
-    if (!copy.success) throw new Error(new TextDecoder().decode(copy.stderr));
+    await runCommand("cp", ["-R", native.pathname, dir]);
     native = new URL(`file://${dir}/native/`);
     await Deno.mkdir(`${dir}/data`, { mode: 0o700 });
-    await Deno.chown(`${dir}/data`, user.uid, user.gid ?? null);
-    await Deno.chown(dir, user.uid, user.gid ?? null);
+    await runCommand("chown", ["-R", `${user.uid}:${user.gid ?? user.uid}`, dir]);
   }
   const bin = (name: string) => new URL(`bin/${name}`, native);
   let child: Deno.ChildProcess | undefined;
@@ -136,17 +156,22 @@ export async function startEmbeddedPostgres(
     await Deno.remove(dir, { recursive: true });
   };
   try {
-    await runBinary(bin("initdb"), [
-      "--pgdata",
-      `${dir}/data`,
-      "--username",
-      "postgres",
-      "--auth",
-      "trust",
-      "--encoding",
-      "UTF8",
-      "--no-locale",
-    ], user);
+    await runBinary(
+      bin("initdb"),
+      [
+        "--pgdata",
+        `${dir}/data`,
+        "--username",
+        "postgres",
+        "--auth",
+        "trust",
+        "--encoding",
+        "UTF8",
+        "--no-locale",
+      ],
+      user,
+      dir,
+    );
     const port = freePort();
     const options = { listen_addresses: "127.0.0.1", unix_socket_directories: dir, ...settings };
     child = new Deno.Command(bin("postgres"), {
@@ -157,6 +182,7 @@ export async function startEmbeddedPostgres(
         String(port),
         ...Object.entries(options).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
       ],
+      cwd: dir,
       env: { LC_ALL: "C" },
       ...user,
       stdin: "null",

@@ -38,7 +38,7 @@ function runCli(
   env: Record<string, string>,
   cli: URL = CLI,
 ): Promise<CommandResult> {
-  return runDeno(["run", "--allow-net", "--allow-env", cli.href, ...args], env);
+  return runDeno(["--allow-net", "--allow-env", cli.href, ...args], env);
 }
 
 /** The one line a backfill prints on an instance with organizations off. */

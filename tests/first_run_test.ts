@@ -27,7 +27,6 @@ function npmStart(env: Record<string, string>) {
     if (value !== undefined) base[name] = value;
   }
   return runDeno([
-    "run",
     "--allow-net",
     "--allow-env",
     "--allow-read",

@@ -83,7 +83,6 @@ function install(
   const target = project === undefined ? [] : [project.dir];
   return runDeno(
     [
-      "run",
       "--allow-read",
       "--allow-write",
       "--allow-env=INIT_CWD",

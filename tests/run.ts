@@ -9,7 +9,7 @@
  * with none, everything runs.
  */
 import { cloneDatabase, createMigratedDatabase, dropDatabases } from "../dev/database.ts";
-import { cacheFunction, HOSTED_DENO } from "../dev/function_process.ts";
+import { prefetch } from "../dev/prefetch.ts";
 import { openTestServer, type PostgresServer, SCRATCH_SETTINGS } from "../dev/postgres_server.ts";
 import { installPgTap, runTapFile } from "./support/pgtap.ts";
 
@@ -22,44 +22,6 @@ let server: PostgresServer | undefined;
 let denoTest: Deno.ChildProcess | undefined;
 /** Set by Ctrl-C (or SIGTERM): the run stops where it is and reports what it has. */
 let interrupted = false;
-
-/** Where the project's TypeScript lives: every module a test may run, in a process or a copy. */
-const SOURCE_DIRS = ["functions", "cli", "dev", "tests", "bench"];
-
-/** Every TypeScript module of the project, for {@linkcode prefetch}. */
-async function sourceModules(): Promise<string[]> {
-  const modules: string[] = [];
-  const walk = async (dir: string) => {
-    for await (const entry of Deno.readDir(dir)) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory) await walk(path);
-      else if (entry.name.endsWith(".ts")) modules.push(path);
-    }
-  };
-  for (const dir of SOURCE_DIRS) await walk(dir);
-  return modules.sort();
-}
-
-/**
- * The first step of a run: fetches into Deno's cache every dependency that any test
- * process imports (the lock's npm packages, on this Deno and on the hosted runtime's
- * 2.1.4), so that the rest of the run, and every later one, needs no network. Once the
- * cache has them, it reads only the cache.
- */
-async function prefetch(): Promise<void> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["install", "--entrypoint", ...await sourceModules()],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(
-      "Cannot fetch the modules the tests import (a first run needs the npm registry; " +
-        `later runs read Deno's cache):\n${new TextDecoder().decode(output.stderr)}`,
-    );
-  }
-  await cacheFunction(HOSTED_DENO);
-}
 
 /** Runs `deno test` on `args`, echoing its output, and counts its results. */
 async function denoTests(args: string[]): Promise<void> {

@@ -21,7 +21,7 @@ const T = Date.now() - 24 * 60 * 60 * 1000;
 
 /** Runs `deno run --allow-net --allow-env <cli> …args`, as its npm script does. */
 function runCli(cli: URL, args: string[], env: Record<string, string>): Promise<CommandResult> {
-  return runDeno(["run", "--allow-net", "--allow-env", cli.href, ...args], env);
+  return runDeno(["--allow-net", "--allow-env", cli.href, ...args], env);
 }
 
 /** `npm run status -- --json …args`: its exit code and the JSON it printed. */

@@ -3,7 +3,13 @@
  * the function's folder, so that its own deno.json resolves the imports, with only the
  * permissions the hosted edge runtime grants.
  */
-import { collectOutput, type DenoRuntime, freePort } from "../../dev/function_process.ts";
+import {
+  CACHED_ONLY,
+  collectOutput,
+  denoEnv,
+  type DenoRuntime,
+  freePort,
+} from "../../dev/function_process.ts";
 
 /** A running function of a project. */
 export interface ProjectFunction extends AsyncDisposable {
@@ -20,15 +26,10 @@ export async function startProjectFunction(
 ): Promise<ProjectFunction> {
   if (runtime.executable === undefined) throw new Error(`${runtime.name} is not installed`);
   const port = freePort();
-  const inherited: Record<string, string> = {};
-  for (const [name, fallback] of [["DENO_DIR"], ["DENO_CERT", "SSL_CERT_FILE"]] as const) {
-    const value = Deno.env.get(name) ?? (fallback && Deno.env.get(fallback));
-    if (value) inherited[name] = value;
-  }
   const child = new Deno.Command(runtime.executable, {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "index.ts"],
+    args: ["run", CACHED_ONLY, "--allow-net", "--allow-env", "--allow-read", "index.ts"],
     cwd: folder,
-    env: { ...inherited, ...env, PORT: String(port), NO_COLOR: "1" },
+    env: { ...denoEnv(), ...env, PORT: String(port), NO_COLOR: "1" },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",

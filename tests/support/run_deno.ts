@@ -1,4 +1,5 @@
 /** Running a command of this repository as its own Deno process, as its npm script does. */
+import { CACHED_ONLY } from "../../dev/function_process.ts";
 
 /** How a command ended and what it printed. */
 export interface CommandResult {
@@ -8,8 +9,9 @@ export interface CommandResult {
 }
 
 /**
- * Runs `deno <args>` (this Deno) with exactly `env` (and NO_COLOR), in `cwd`, and
- * collects its exit code and output.
+ * Runs `deno run <args>` (this Deno, reading npm packages from its cache only, as every
+ * process of the tests does: dev/function_process.ts) with exactly `env` (and NO_COLOR),
+ * in `cwd`, and collects its exit code and output.
  */
 export async function runDeno(
   args: string[],
@@ -17,7 +19,7 @@ export async function runDeno(
   cwd?: string,
 ): Promise<CommandResult> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args,
+    args: ["run", CACHED_ONLY, ...args],
     ...(cwd === undefined ? {} : { cwd }),
     env: { ...env, NO_COLOR: "1" },
     clearEnv: true,
