@@ -9,6 +9,7 @@
  * with none, everything runs.
  */
 import { cloneDatabase, createMigratedDatabase, dropDatabases } from "../dev/database.ts";
+import { CACHED_ONLY } from "../dev/function_process.ts";
 import { prefetch } from "../dev/prefetch.ts";
 import { openTestServer, type PostgresServer, SCRATCH_SETTINGS } from "../dev/postgres_server.ts";
 import { installPgTap, runTapFile } from "./support/pgtap.ts";
@@ -26,7 +27,7 @@ let interrupted = false;
 /** Runs `deno test` on `args`, echoing its output, and counts its results. */
 async function denoTests(args: string[]): Promise<void> {
   denoTest = new Deno.Command(Deno.execPath(), {
-    args: ["test", "--allow-all", ...args],
+    args: ["test", CACHED_ONLY, "--allow-all", ...args],
     env: { CWS_TEMPLATE_DATABASE: template, CWS_RUN_PREFIX: prefix },
     stdout: "piped",
     stderr: "inherit",
