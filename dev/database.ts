@@ -71,6 +71,13 @@ export function pushMigrations(url: string, workdir?: string): Promise<string> {
  * project's by default) with {@linkcode pushMigrations}.
  */
 export async function createMigratedDatabase(name: string, workdir?: string): Promise<string> {
+  const url = await createPlatformDatabase(name);
+  await pushMigrations(url, workdir);
+  return url;
+}
+
+/** Creates database `name` with what the Supabase platform creates before migrations. */
+async function createPlatformDatabase(name: string): Promise<string> {
   // Supabase's databases sort text as en-US, not as C: so must the tests, or an
   // ordering that relies on the database's collation would pass here and differ there.
   await onServer((sql) =>
@@ -86,7 +93,33 @@ export async function createMigratedDatabase(name: string, workdir?: string): Pr
     await sql.end();
   }
   await setSearchPath(name);
-  await pushMigrations(url, workdir);
+  return url;
+}
+
+/** The current definition of the sync's objects, one file per concern, applied in name order. */
+const SCHEMAS = new URL("../supabase/schemas/", import.meta.url);
+
+/**
+ * Creates database `name` as a Supabase project has it before its migrations, then runs
+ * the files of supabase/schemas in name order (as Supabase's declarative schemas are
+ * applied): the sync as its current definition says, with no migration history.
+ */
+export async function createDeclaredDatabase(name: string): Promise<string> {
+  const url = await createPlatformDatabase(name);
+  const files = [...Deno.readDirSync(SCHEMAS)]
+    .map((entry) => entry.name)
+    .filter((file) => file.endsWith(".sql"))
+    .sort();
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    for (const file of files) {
+      await sql.unsafe(await Deno.readTextFile(new URL(file, SCHEMAS))).catch((error) => {
+        throw new Error(`supabase/schemas/${file}: ${error.message}`, { cause: error });
+      });
+    }
+  } finally {
+    await sql.end();
+  }
   return url;
 }
 

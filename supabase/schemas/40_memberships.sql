@@ -1,0 +1,250 @@
+-- Clerk organization memberships: who belongs to which organization, with which role; at
+-- most one per organization and user. No foreign keys: a membership may arrive before its
+-- organization or its user. The helpers of schema clerk read them for RLS, the sync's
+-- policies and the app's.
+
+create table public.organization_memberships (
+  id uuid primary key default gen_random_uuid(),
+  clerk_id text not null unique,
+  organization_id text not null,
+  user_id text not null,
+  role text not null,
+  role_name text,
+  permissions text[] not null default '{}',
+  public_metadata jsonb not null default '{}',
+  clerk_created_at timestamptz not null,
+  clerk_updated_at timestamptz not null,
+  clerk_event_at timestamptz not null,
+  svix_id text not null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (organization_id, user_id)
+);
+
+create index organization_memberships_user_id_idx on public.organization_memberships (user_id);
+
+comment on table public.organization_memberships is
+  'Clerk organization memberships: who belongs to which organization, with which role. At most one per organization and user. No foreign keys: a membership may arrive before its organization or user. Written by public.apply_clerk_event() only.';
+
+comment on column public.organization_memberships.id is 'Row id, generated here.';
+
+comment on column public.organization_memberships.clerk_id is 'Clerk membership id (orgmem_…); a user removed and re-added gets a new one.';
+
+comment on column public.organization_memberships.organization_id is 'Clerk organization id (org_…): joins public.organizations.clerk_id.';
+
+comment on column public.organization_memberships.user_id is 'Clerk user id (user_…): joins public.users.clerk_id.';
+
+comment on column public.organization_memberships.role is 'Role key, with the org: prefix (org:admin, org:member, or a custom org:…); legacy admin / basic_member are stored as org:admin / org:member.';
+
+comment on column public.organization_memberships.role_name is 'The role''s display name (Admin).';
+
+comment on column public.organization_memberships.permissions is 'Permission keys the role grants (org:posts:read, …).';
+
+comment on column public.organization_memberships.public_metadata is 'Clerk public_metadata of the membership; {} when empty.';
+
+comment on column public.organization_memberships.clerk_created_at is 'When the user joined (Clerk''s created_at).';
+
+comment on column public.organization_memberships.clerk_updated_at is 'Clerk''s updated_at of the state this row holds.';
+
+comment on column public.organization_memberships.clerk_event_at is 'Envelope timestamp of the event that wrote this row.';
+
+comment on column public.organization_memberships.svix_id is 'svix-id of the delivery that wrote this row.';
+
+comment on column public.organization_memberships.created_at is 'When this row was first written.';
+
+comment on column public.organization_memberships.updated_at is 'When this row was last written (kept by a trigger).';
+
+create trigger organization_memberships_touch_updated_at
+before update on public.organization_memberships
+for each row execute function clerk_sync.touch_updated_at();
+
+create table public.organization_memberships_private (
+  clerk_id text primary key references public.organization_memberships (clerk_id) on delete cascade,
+  private_metadata jsonb not null default '{}'
+);
+
+comment on table public.organization_memberships_private is
+  'Clerk private_metadata of each membership: for the app''s server only (service_role).';
+
+comment on column public.organization_memberships_private.clerk_id is 'Clerk membership id.';
+
+comment on column public.organization_memberships_private.private_metadata is 'Clerk private_metadata; {} when empty.';
+
+create function clerk_sync.apply_membership(
+  p_svix_id text,
+  p_event_type text,
+  p_event_at timestamptz,
+  p_clerk_id text,
+  p_state jsonb
+)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  -- Every lock in ascending class, as in the other apply functions: the user (2) and the
+  -- organization (4) serialize the membership with their deletes and every membership of
+  -- the pair; then memberships by key (6), which their own deletes take.
+  v_user_lock constant int := 2;
+  v_org_lock constant int := 4;
+  v_membership_lock constant int := 6;
+  v_org text := p_state ->> 'organization_id';
+  v_user text := p_state ->> 'user_id';
+  v_updated_at timestamptz := (p_state ->> 'clerk_updated_at')::timestamptz;
+  v_holder text;
+  v_stored public.organization_memberships;
+  v_row public.organization_memberships;
+  v_first_key int;
+  v_second_key int;
+begin
+  if p_event_type = 'organizationMembership.deleted' then
+    perform pg_advisory_xact_lock(v_membership_lock, hashtext(p_clerk_id));
+    if not clerk_sync.tombstone('membership', p_clerk_id, p_event_at, p_svix_id) then
+      return 'stale';
+    end if;
+    delete from public.organization_memberships where clerk_id = p_clerk_id;
+    return 'applied';
+  end if;
+
+  if v_updated_at is null or p_state ->> 'clerk_created_at' is null or v_org is null
+    or v_user is null or p_state ->> 'role' is null
+  then
+    raise exception '% needs organization_id, user_id, role, clerk_created_at and clerk_updated_at in p_state',
+      p_event_type using errcode = 'null_value_not_allowed';
+  end if;
+  perform pg_advisory_xact_lock(v_user_lock, hashtext(v_user));
+  perform pg_advisory_xact_lock(v_org_lock, hashtext(v_org));
+  select m.clerk_id into v_holder
+  from public.organization_memberships m
+  where m.organization_id = v_org and m.user_id = v_user and m.clerk_id <> p_clerk_id;
+  v_first_key := hashtext(p_clerk_id);
+  v_second_key := coalesce(hashtext(v_holder), v_first_key);
+  perform pg_advisory_xact_lock(v_membership_lock, least(v_first_key, v_second_key));
+  if v_first_key <> v_second_key then
+    perform pg_advisory_xact_lock(v_membership_lock, greatest(v_first_key, v_second_key));
+  end if;
+
+  -- Gone with its organization or its user, or deleted itself: late events are stale.
+  if exists (
+    select 1 from clerk_sync.tombstones t
+    where (t.entity, t.clerk_id) in (('membership', p_clerk_id), ('organization', v_org), ('user', v_user))
+  ) then
+    return 'stale';
+  end if;
+  select * into v_stored from public.organization_memberships m where m.clerk_id = p_clerk_id;
+  if v_stored.clerk_id is not null and not (
+    row(v_updated_at, p_event_at, p_svix_id)::clerk_sync.version
+      > row(v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)::clerk_sync.version
+  )
+  then
+    return 'stale';
+  end if;
+
+  v_row := jsonb_populate_record(v_stored, p_state);
+  v_row.clerk_id := p_clerk_id;
+  v_row.clerk_event_at := p_event_at;
+  v_row.svix_id := p_svix_id;
+  v_row.permissions := coalesce(v_row.permissions, '{}');
+  v_row.public_metadata := coalesce(v_row.public_metadata, '{}');
+
+  if v_holder is not null then
+    -- Clerk has one membership per organization and user at a time: of two, the older
+    -- was removed (its delete may still be on its way). The newer state keeps the pair.
+    delete from public.organization_memberships m
+    where m.clerk_id = v_holder
+      and row(v_row.clerk_updated_at, v_row.clerk_event_at, v_row.svix_id)::clerk_sync.version
+        > row(m.clerk_updated_at, m.clerk_event_at, m.svix_id)::clerk_sync.version;
+    if not found then
+      return 'stale';
+    end if;
+  end if;
+
+  if v_stored.clerk_id is null then
+    v_row.id := gen_random_uuid();
+    v_row.created_at := now();
+    v_row.updated_at := now();
+    insert into public.organization_memberships select v_row.*;
+  else
+    update public.organization_memberships m set (
+      organization_id, user_id, role, role_name, permissions, public_metadata,
+      clerk_created_at, clerk_updated_at, clerk_event_at, svix_id
+    ) = (
+      v_row.organization_id, v_row.user_id, v_row.role, v_row.role_name, v_row.permissions,
+      v_row.public_metadata, v_row.clerk_created_at, v_row.clerk_updated_at,
+      v_row.clerk_event_at, v_row.svix_id
+    )
+    where m.clerk_id = p_clerk_id;
+  end if;
+  if p_state ? 'private_metadata' then
+    insert into public.organization_memberships_private as p (clerk_id, private_metadata)
+    values (p_clerk_id, coalesce(nullif(p_state -> 'private_metadata', 'null'), '{}'))
+    on conflict (clerk_id) do update set private_metadata = excluded.private_metadata;
+  end if;
+  return 'applied';
+end;
+$$;
+
+comment on function clerk_sync.apply_membership(text, text, timestamptz, text, jsonb) is
+  'Applies an organizationMembership.created, .updated or .deleted to public.organization_memberships; returns applied or stale. Called by public.apply_clerk_event() only.';
+
+-- ---------------------------------------------------------------- access
+
+create function clerk.org_ids()
+returns text[]
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(array_agg(m.organization_id), '{}')
+  from public.organization_memberships m
+  where m.user_id = (select auth.jwt()) ->> 'sub';
+$$;
+
+comment on function clerk.org_ids() is
+  'Every organization the signed-in user is a member of, from the synced memberships (the token names only the active one). In policies, evaluated once per statement: organization_id = any ((select clerk.org_ids())::text[]).';
+
+create function clerk.is_org_member(
+  p_organization_id text,
+  p_role text default null,
+  p_permission text default null
+)
+returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select exists (
+    select 1 from public.organization_memberships m
+    where m.organization_id = p_organization_id
+      and m.user_id = (select auth.jwt()) ->> 'sub'
+      and (p_role is null
+        or m.role = case when p_role like 'org:%' then p_role else 'org:' || p_role end)
+      and (p_permission is null or p_permission = any (m.permissions))
+  );
+$$;
+
+comment on function clerk.is_org_member(text, text, text) is
+  'Whether the signed-in user is a member of the organization, optionally with a role (admin or org:admin, as v2 and v1 tokens write it) and a permission (org:posts:write), from the synced memberships. In policies: (select clerk.is_org_member((select clerk.org_id()), ''admin'')) runs once per statement; with a column argument it runs per row.';
+
+revoke all on all functions in schema clerk from public;
+grant execute on all functions in schema clerk to anon, authenticated, service_role;
+
+alter table public.organization_memberships enable row level security;
+alter table public.organization_memberships_private enable row level security;
+revoke all on table public.organization_memberships, public.organization_memberships_private
+  from public, anon, authenticated, service_role;
+grant select on table public.organization_memberships, public.organization_memberships_private
+  to service_role;
+grant select on table public.organization_memberships to authenticated;
+
+create policy "members read their organizations" on public.organizations
+for select to authenticated
+using (clerk_id = any ((select clerk.org_ids())::text[]));
+
+create policy "members read the memberships of their organizations" on public.organization_memberships
+for select to authenticated
+using (organization_id = any ((select clerk.org_ids())::text[]));
+
+revoke all on all functions in schema clerk_sync from public, anon, authenticated, service_role;

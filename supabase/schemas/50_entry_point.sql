@@ -1,0 +1,341 @@
+-- The one entry point: public.apply_clerk_events() applies a batch of deliveries in one
+-- transaction (a delivery alone takes the short way), each with its ledger entry, in the
+-- one global lock order; clerk_sync.dispatch() hands each event to its entity.
+
+create or replace function clerk_sync.dispatch(
+  p_svix_id text,
+  p_event_type text,
+  p_event_at timestamptz,
+  p_object_id text,
+  p_state jsonb
+)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_entity text;
+  v_outcome text;
+begin
+  -- The synced event types by entity; any other is ignored (organizationInvitation.*,
+  -- organizationDomain.*, role.*, permission.*, …).
+  v_entity := case
+    when p_event_type in ('user.created', 'user.updated', 'user.deleted') then 'user'
+    when p_event_type in ('organization.created', 'organization.updated', 'organization.deleted')
+      then 'organization'
+    when p_event_type in (
+      'organizationMembership.created', 'organizationMembership.updated',
+      'organizationMembership.deleted'
+    ) then 'membership'
+  end;
+  if v_entity is null then
+    return 'ignored';
+  end if;
+  -- Only a call that lacks what its type needs pays for the check that says so.
+  if p_object_id is null or p_state is null then
+    perform clerk_sync.require_object(p_event_type, p_object_id, p_state);
+  end if;
+
+  case v_entity
+    when 'user' then
+      v_outcome := clerk_sync.apply_user(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+      if p_event_type = 'user.deleted' and v_outcome = 'applied' then
+        -- The user's memberships go with it (Clerk may or may not send their deletes).
+        insert into clerk_sync.tombstones (entity, clerk_id, deleted_at, svix_id)
+        select 'membership', m.clerk_id, p_event_at, p_svix_id
+        from public.organization_memberships m where m.user_id = p_object_id
+        on conflict (entity, clerk_id) do nothing;
+        delete from public.organization_memberships where user_id = p_object_id;
+      end if;
+      return v_outcome;
+    when 'organization' then
+      return clerk_sync.apply_organization(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+    else
+      return clerk_sync.apply_membership(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+  end case;
+end;
+$$;
+
+comment on function clerk_sync.dispatch(text, text, timestamptz, text, jsonb) is
+  'Hands an event to the apply function of its entity (users, organizations, memberships); ignored for the types the sync does not keep. A user.deleted also removes the user''s memberships.';
+
+create function clerk_sync.lock_batch(p_batch clerk_sync.delivery[])
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_email_lock constant int := 1;
+  v_user_lock constant int := 2;
+  v_slug_lock constant int := 3;
+  v_org_lock constant int := 4;
+  v_membership_lock constant int := 6;
+  v_emails text[];
+  v_slugs text[];
+  -- The entities the batch has events of: the classes no event needs are skipped.
+  v_entities text[];
+begin
+  -- Each class is read after the classes before it are locked: the holder of an email,
+  -- a slug or an organization-user pair cannot change while its lock is held, and what
+  -- the batch itself changes belongs to objects of the batch, locked as well.
+  select
+    coalesce(array_agg(distinct lower(b.state ->> 'email')) filter (
+      where b.type in ('user.created', 'user.updated') and b.state ->> 'email' is not null
+    ), '{}'),
+    array_agg(distinct split_part(b.type, '.', 1))
+  into v_emails, v_entities
+  from unnest(p_batch) b;
+  perform pg_advisory_xact_lock(v_email_lock, k.key)
+  from (select distinct hashtext(e) as key from unnest(v_emails) e order by 1) k;
+
+  perform pg_advisory_xact_lock(v_user_lock, k.key)
+  from (
+    select distinct hashtext(i.id) as key
+    from (
+      select b.object_id as id from unnest(p_batch) b
+      where b.type in ('user.created', 'user.updated', 'user.deleted')
+      union all
+      select u.clerk_id from public.users u where lower(u.email) = any (v_emails)
+      union all
+      select b.state ->> 'user_id' from unnest(p_batch) b
+      where b.type in ('organizationMembership.created', 'organizationMembership.updated')
+    ) i
+    where i.id is not null
+    order by 1
+  ) k;
+
+  if not v_entities && array['organization', 'organizationMembership'] then
+    return;
+  end if;
+  select coalesce(array_agg(distinct b.state ->> 'slug'), '{}') into v_slugs
+  from unnest(p_batch) b
+  where b.type in ('organization.created', 'organization.updated') and b.state ->> 'slug' is not null;
+  perform pg_advisory_xact_lock(v_slug_lock, k.key)
+  from (select distinct hashtext(s) as key from unnest(v_slugs) s order by 1) k;
+
+  perform pg_advisory_xact_lock(v_org_lock, k.key)
+  from (
+    select distinct hashtext(i.id) as key
+    from (
+      select b.object_id as id from unnest(p_batch) b
+      where b.type in ('organization.created', 'organization.updated', 'organization.deleted')
+      union all
+      select o.clerk_id from public.organizations o where o.slug = any (v_slugs)
+      union all
+      select b.state ->> 'organization_id' from unnest(p_batch) b
+      where b.type in ('organizationMembership.created', 'organizationMembership.updated')
+    ) i
+    where i.id is not null
+    order by 1
+  ) k;
+
+  if not 'organizationMembership' = any (v_entities) then
+    return;
+  end if;
+  perform pg_advisory_xact_lock(v_membership_lock, k.key)
+  from (
+    select distinct hashtext(i.id) as key
+    from (
+      select b.object_id as id from unnest(p_batch) b
+      where b.type in (
+        'organizationMembership.created', 'organizationMembership.updated',
+        'organizationMembership.deleted'
+      )
+      union all
+      select m.clerk_id
+      from public.organization_memberships m
+      join unnest(p_batch) b
+        on m.organization_id = b.state ->> 'organization_id' and m.user_id = b.state ->> 'user_id'
+      where b.type in ('organizationMembership.created', 'organizationMembership.updated')
+    ) i
+    where i.id is not null
+    order by 1
+  ) k;
+end;
+$$;
+
+comment on function clerk_sync.lock_batch(clerk_sync.delivery[]) is
+  'Takes every advisory lock the deliveries of a batch will take, in the global order (emails 1, users 2, slugs 3, organizations 4, memberships 6; by key within a class), including the current holders of their emails, slugs and organization-user pairs. Called by public.apply_clerk_events() only.';
+
+create function clerk_sync.apply_delivery(
+  p_svix_id text,
+  p_event_type text,
+  p_event_at timestamptz,
+  p_object_id text,
+  p_state jsonb
+)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_outcome text;
+begin
+  -- Recorded as applied, the common outcome, which saves a second write on the common
+  -- path; the transaction makes it atomic.
+  insert into clerk_sync.deliveries (svix_id, event_type, clerk_id, event_at, outcome)
+  values (p_svix_id, p_event_type, p_object_id, p_event_at, 'applied')
+  on conflict (svix_id) do nothing;
+  if not found then
+    return 'duplicate';
+  end if;
+  v_outcome := clerk_sync.dispatch(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+  if v_outcome <> 'applied' then
+    update clerk_sync.deliveries set outcome = v_outcome where svix_id = p_svix_id;
+  end if;
+  return v_outcome;
+end;
+$$;
+
+comment on function clerk_sync.apply_delivery(text, text, timestamptz, text, jsonb) is
+  'Applies one delivery alone: its ledger entry (a recorded svix-id is a duplicate), then its event, which takes its own locks in the global order. Called by the entry points only.';
+
+create function public.apply_clerk_events(p_events jsonb, p_deadline timestamptz default null)
+returns text[]
+language plpgsql
+security definer
+set search_path = ''
+-- A batch stuck behind a lock fails fast with 55P03 (the function answers 503, so Svix
+-- retries) instead of holding the webhooks past Svix's 15 s.
+set lock_timeout = '3s'
+-- The statements here and in the apply functions have one good plan whatever the
+-- batch: planning them anew on each call (custom plans) would cost more than applying.
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  -- Bounds the advisory locks one transaction holds (about two per delivery) well within
+  -- the shared lock table (max_locks_per_transaction × max_connections).
+  v_max_batch constant int := 1000;
+  v_size int;
+  v_one jsonb;
+  v_batch clerk_sync.delivery[];
+  v_fresh boolean[];
+  v_fresh_count int;
+  v_outcome text;
+  v_outcomes text[] := '{}'::text[];
+  v_other_ids text[] := '{}'::text[];
+  v_other_outcomes text[] := '{}'::text[];
+  v_delivery record;
+begin
+  if jsonb_typeof(p_events) is distinct from 'array' then
+    raise exception 'p_events must be a JSON array of deliveries'
+      using errcode = 'invalid_parameter_value';
+  end if;
+  v_size := jsonb_array_length(p_events);
+  if v_size > v_max_batch then
+    raise exception 'A batch holds at most % deliveries: got %', v_max_batch, v_size
+      using errcode = 'program_limit_exceeded';
+  elsif v_size = 0 then
+    return '{}'::text[];
+  end if;
+  perform clerk_sync.check_deadline(p_deadline, 'arrived');
+
+  if v_size = 1 then
+    -- A delivery alone (the common case at low load) takes the short way.
+    v_one := p_events -> 0;
+    if jsonb_typeof(v_one) is distinct from 'object' then
+      raise exception 'p_events must be a JSON array of deliveries'
+        using errcode = 'invalid_parameter_value';
+    elsif v_one ->> 'svix_id' is null or v_one ->> 'type' is null or v_one ->> 'event_at' is null then
+      raise exception 'Every delivery needs svix_id, type and event_at'
+        using errcode = 'null_value_not_allowed';
+    end if;
+    v_outcome := clerk_sync.apply_delivery(
+      v_one ->> 'svix_id', v_one ->> 'type', (v_one ->> 'event_at')::timestamptz,
+      v_one ->> 'object_id', nullif(v_one -> 'state', 'null')
+    );
+    perform clerk_sync.check_deadline(p_deadline, 'finished');
+    return array[v_outcome];
+  end if;
+
+  select array_agg(e::clerk_sync.delivery) into v_batch
+  from jsonb_populate_recordset(null::clerk_sync.delivery, p_events) e;
+  if exists (
+    select 1 from unnest(v_batch) e where e.svix_id is null or e.type is null or e.event_at is null
+  ) then
+    raise exception 'Every delivery needs svix_id, type and event_at'
+      using errcode = 'null_value_not_allowed';
+  end if;
+
+  -- The ledger, in svix-id order (the first class of the lock order). Recorded as
+  -- applied, the common outcome; a delivery recorded before, or earlier in the batch,
+  -- is a duplicate.
+  with input as (
+    select e.svix_id, e.type, e.event_at, e.object_id, e.ord
+    from unnest(v_batch) with ordinality as e(svix_id, type, event_at, object_id, state, ord)
+  ),
+  firsts as (
+    select distinct on (i.svix_id) i.svix_id, i.ord from input i order by i.svix_id, i.ord
+  ),
+  recorded as (
+    insert into clerk_sync.deliveries (svix_id, event_type, clerk_id, event_at, outcome)
+    select i.svix_id, i.type, i.object_id, i.event_at, 'applied'
+    from input i join firsts f on f.ord = i.ord
+    order by i.svix_id
+    on conflict (svix_id) do nothing
+    returning svix_id
+  )
+  select array_agg(f.ord is not null order by i.ord), count(f.ord) into v_fresh, v_fresh_count
+  from input i
+  left join (firsts f join recorded r on r.svix_id = f.svix_id) on f.ord = i.ord;
+
+  -- Duplicates are not applied, so only the other deliveries are locked for.
+  if v_fresh_count > 1 then
+    perform clerk_sync.lock_batch(array(
+      select row(e.svix_id, e.type, e.event_at, e.object_id, e.state)::clerk_sync.delivery
+      from unnest(v_batch) with ordinality as e(svix_id, type, event_at, object_id, state, ord)
+      where v_fresh[e.ord]
+    ));
+  end if;
+
+  for v_delivery in
+    select * from unnest(v_batch) with ordinality as e(svix_id, type, event_at, object_id, state, ord)
+  loop
+    if v_fresh[v_delivery.ord] then
+      v_outcome := clerk_sync.dispatch(
+        v_delivery.svix_id, v_delivery.type, v_delivery.event_at, v_delivery.object_id,
+        v_delivery.state
+      );
+      if v_outcome <> 'applied' then
+        v_other_ids := v_other_ids || v_delivery.svix_id;
+        v_other_outcomes := v_other_outcomes || v_outcome;
+      end if;
+    else
+      v_outcome := 'duplicate';
+    end if;
+    v_outcomes := v_outcomes || v_outcome;
+  end loop;
+
+  if cardinality(v_other_ids) > 0 then
+    update clerk_sync.deliveries l set outcome = o.outcome
+    from unnest(v_other_ids, v_other_outcomes) as o(svix_id, outcome)
+    where l.svix_id = o.svix_id;
+  end if;
+  perform clerk_sync.check_deadline(p_deadline, 'finished');
+  return v_outcomes;
+end;
+$$;
+
+comment on function public.apply_clerk_events(jsonb, timestamptz) is
+  'Applies a batch of Clerk webhook deliveries (a JSON array of {svix_id, type, event_at, object_id, state}, at most 1000) in order, in one transaction: all commit or none. Returns each delivery''s outcome, in order: applied, duplicate, stale or ignored. With the single-delivery public.apply_clerk_event(), the only writer of the synced tables.';
+
+create function public.clerk_sync_schema_version()
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select '20261204090000'::text;
+$$;
+
+comment on function public.clerk_sync_schema_version() is
+  'The timestamp of the newest clerk-webhook-sync migration applied here; the function and the commands refuse to write to an older schema. Executable by service_role only.';
+
+revoke all on function public.clerk_sync_schema_version() from public, anon, authenticated;
+
+grant execute on function public.clerk_sync_schema_version() to service_role;
+
+revoke all on all functions in schema clerk_sync from public, anon, authenticated, service_role;
+revoke all on function public.apply_clerk_events(jsonb, timestamptz)
+  from public, anon, authenticated;
+grant execute on function public.apply_clerk_events(jsonb, timestamptz) to service_role;
