@@ -4,7 +4,8 @@
 -- clerk: tables with their columns (in order, with types, defaults, collations), row-level
 -- security, constraints, indexes, triggers, policies, grants and comments; functions with
 -- their whole definition (body, settings, security), grants and comments; types; the
--- schemas' own grants and comments; and the reference rows of clerk_sync.delete_modes.
+-- schemas' own grants and comments; and the reference rows of clerk_sync.delete_modes and
+-- clerk_sync.cascades.
 with
   sync_schemas as (
     select n.oid, n.nspname
@@ -131,5 +132,9 @@ select jsonb_build_object(
   'types', (select coalesce(value, '{}') from types),
   'delete_modes', (
     select jsonb_object_agg(m.entity, m.mode) from clerk_sync.delete_modes m
+  ),
+  'cascades', (
+    select coalesce(jsonb_agg(to_jsonb(c) order by c.parent, c.child, c.parent_column), '[]')
+    from clerk_sync.cascades c
   )
 ) as catalog;

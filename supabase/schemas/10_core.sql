@@ -1,5 +1,12 @@
--- The sync's core: its schemas, the ledger of deliveries, tombstones, delete modes, the
--- order of Clerk states, and the helpers every entity's apply function uses.
+-- The sync's core: its schemas, the ledger of deliveries, tombstones, delete modes and
+-- cascades, the order of Clerk states, and the helpers every entity's apply function uses.
+--
+-- An entity (users, organizations, memberships, …) is one file here: its tables, its
+-- lock keys, its apply function, and the rows it adds to clerk_sync.delete_modes and
+-- clerk_sync.cascades; 50_entry_point.sql names it once in clerk_sync.dispatch() and once
+-- in clerk_sync.lock_batch(). Lock classes, in the one global order every writer follows:
+-- ledger rows by svix-id, then advisory locks by class and key: emails 1, users 2, slugs 3,
+-- organizations 4, memberships 6.
 --
 -- This directory holds the current definition of every object of clerk-webhook-sync, one
 -- file per concern, applied in name order; supabase/migrations holds the deploy history
@@ -11,7 +18,7 @@
 create schema if not exists clerk_sync;
 
 comment on schema clerk_sync is
-  'Bookkeeping of the Clerk webhook sync: processed deliveries and deleted users. Not exposed through the Data API.';
+  'Bookkeeping of the Clerk webhook sync: processed deliveries, tombstones, delete modes and cascades. Not exposed through the Data API.';
 
 revoke all on schema clerk_sync from public, anon, authenticated, service_role;
 
@@ -111,6 +118,21 @@ comment on column clerk_sync.delete_modes.entity is 'Which kind of Clerk object:
 
 comment on column clerk_sync.delete_modes.mode is 'hard (the default) or soft.';
 
+create table clerk_sync.cascades (
+  parent text not null,
+  child text not null,
+  child_table text not null,
+  parent_column text not null,
+  primary key (parent, child, parent_column)
+);
+
+comment on table clerk_sync.cascades is
+  'Which objects go with a deleted parent (an organization''s memberships, a user''s): deleted and tombstoned with it by clerk_sync.remove_children(). Each child entity''s schema file adds its rows.';
+comment on column clerk_sync.cascades.parent is 'The deleted entity: user, organization, …';
+comment on column clerk_sync.cascades.child is 'The entity that goes with it (its tombstones'' entity).';
+comment on column clerk_sync.cascades.child_table is 'The child''s table, schema-qualified (public.organization_memberships).';
+comment on column clerk_sync.cascades.parent_column is 'The child''s column holding the parent''s Clerk id.';
+
 create function clerk_sync.tombstone(
   p_entity text,
   p_clerk_id text,
@@ -131,6 +153,96 @@ $$;
 
 comment on function clerk_sync.tombstone(text, text, timestamptz, text) is
   'Writes the tombstone of a deleted object; false when it had one (the delete is then stale).';
+
+create function clerk_sync.delete_row(
+  p_entity text,
+  p_table text,
+  p_private_table text,
+  p_clerk_id text
+)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if (select m.mode from clerk_sync.delete_modes m where m.entity = p_entity)
+    is distinct from 'soft'
+  then
+    begin
+      -- Deferred foreign keys of the app are checked here, where their violation can
+      -- be caught, rather than at commit, where it would fail the delivery for 27 hours.
+      set constraints all immediate;
+      execute format('delete from %s where clerk_id = $1', p_table) using p_clerk_id;
+      return true;
+    exception when foreign_key_violation then
+      -- An app's table references the row with on delete restrict / no action: the row
+      -- stays for the reference, erased by the caller.
+    end;
+  end if;
+  execute format('delete from %s where clerk_id = $1', p_private_table) using p_clerk_id;
+  return false;
+end;
+$$;
+
+comment on function clerk_sync.delete_row(text, text, text, text) is
+  'The delete modes: deletes the row of a deleted object and returns true, or, when the entity''s mode is soft or an app''s foreign key holds the row, deletes only its private metadata and returns false: the caller then erases the row''s personal fields and sets deleted_at.';
+
+create function clerk_sync.remove_children(
+  p_parent text,
+  p_parent_id text,
+  p_event_at timestamptz,
+  p_svix_id text
+)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_cascade record;
+begin
+  -- Deletes are rare: one statement per child table, named by clerk_sync.cascades.
+  for v_cascade in
+    select c.child, c.child_table, c.parent_column
+    from clerk_sync.cascades c where c.parent = p_parent
+    order by c.child, c.parent_column
+  loop
+    execute format(
+      'with gone as (delete from %s c where c.%I = $1 returning c.clerk_id) '
+      'insert into clerk_sync.tombstones (entity, clerk_id, deleted_at, svix_id) '
+      'select $2, g.clerk_id, $3, $4 from gone g on conflict (entity, clerk_id) do nothing',
+      v_cascade.child_table, v_cascade.parent_column
+    ) using p_parent_id, v_cascade.child, p_event_at, p_svix_id;
+  end loop;
+end;
+$$;
+
+comment on function clerk_sync.remove_children(text, text, timestamptz, text) is
+  'The cascades: deletes and tombstones the objects that go with a deleted parent, as clerk_sync.cascades lists them (Clerk may or may not send their own deletes; either way a late event of one is stale).';
+
+create function clerk_sync.keep_private_metadata(
+  p_private_table text,
+  p_clerk_id text,
+  p_state jsonb
+)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  -- Only a state that carries private_metadata sets it, and only a change writes.
+  if p_state ? 'private_metadata' then
+    execute format(
+      'insert into %s as p (clerk_id, private_metadata) values ($1, $2) '
+      'on conflict (clerk_id) do update set private_metadata = excluded.private_metadata '
+      'where p.private_metadata is distinct from excluded.private_metadata',
+      p_private_table
+    ) using p_clerk_id, coalesce(nullif(p_state -> 'private_metadata', 'null'), '{}');
+  end if;
+end;
+$$;
+
+comment on function clerk_sync.keep_private_metadata(text, text, jsonb) is
+  'Private metadata: writes the private_metadata of a state (null as {}) into the entity''s _private table, which only service_role reads; a state without it leaves it as it is.';
 
 -- ---------------------------------------------------------------- ordering and bookkeeping
 
@@ -238,6 +350,7 @@ grant execute on all functions in schema clerk to anon, authenticated, service_r
 alter table clerk_sync.deliveries enable row level security;
 alter table clerk_sync.tombstones enable row level security;
 alter table clerk_sync.delete_modes enable row level security;
+alter table clerk_sync.cascades enable row level security;
 
 revoke all on all tables in schema clerk_sync from public, anon, authenticated, service_role;
 revoke all on all functions in schema clerk_sync from public, anon, authenticated, service_role;

@@ -104,40 +104,45 @@ comment on column public.users_private.private_metadata is 'Clerk private_metada
 
 insert into clerk_sync.delete_modes (entity, mode) values ('user', 'hard') on conflict (entity) do nothing;
 
--- ---------------------------------------------------------------- apply
+-- ---------------------------------------------------------------- locks
 
-create function clerk_sync.remove_user(p_clerk_id text, p_event_at timestamptz, p_svix_id text)
-returns void
+create function clerk_sync.user_lock_keys(p_batch clerk_sync.delivery[], p_class int)
+returns int[]
 language plpgsql
+stable
 set search_path = ''
 as $$
 begin
-  if (select m.mode from clerk_sync.delete_modes m where m.entity = 'user') is distinct from 'soft' then
-    begin
-      -- Deferred foreign keys of the app are checked here, where their violation can
-      -- be caught, rather than at commit, where it would fail the delivery for 27 hours.
-      set constraints all immediate;
-      delete from public.users where clerk_id = p_clerk_id;
-      return;
-    exception when foreign_key_violation then
-      -- An app's table references the user with on delete restrict / no action: the
-      -- row stays for the reference, erased below.
-    end;
+  -- Every transaction that sets a row's email to E holds the lock of E (class 1), and
+  -- every transaction that writes the row of user U holds the lock of U (class 2): the
+  -- users of the batch and the current holders of its emails, read under the email locks.
+  if p_class = 1 then
+    return array(
+      select hashtext(lower(b.state ->> 'email')) from unnest(p_batch) b
+      where b.type in ('user.created', 'user.updated') and b.state ->> 'email' is not null
+    );
+  elsif p_class = 2 then
+    return array(
+      select hashtext(b.object_id) from unnest(p_batch) b
+      where b.type in ('user.created', 'user.updated', 'user.deleted')
+      union all
+      select hashtext(u.clerk_id) from public.users u
+      where lower(u.email) = any (array(
+        select lower(b.state ->> 'email') from unnest(p_batch) b
+        where b.type in ('user.created', 'user.updated')
+      ))
+    );
   end if;
-  update public.users set
-    email = null, first_name = null, last_name = null, image_url = null, username = null,
-    phone_number = null, email_verified = false, external_id = null,
-    public_metadata = '{}', unsafe_metadata = '{}', last_sign_in_at = null,
-    deleted_at = p_event_at, clerk_event_at = p_event_at, svix_id = p_svix_id
-  where clerk_id = p_clerk_id;
-  delete from public.users_private where clerk_id = p_clerk_id;
+  return '{}';
 end;
 $$;
 
-comment on function clerk_sync.remove_user(text, timestamptz, text) is
-  'Deletes a user''s row, or keeps it with every personal field erased and deleted_at set when the delete mode is soft or an app''s foreign key holds the row.';
+comment on function clerk_sync.user_lock_keys(clerk_sync.delivery[], integer) is
+  'The advisory lock keys of class p_class (1 emails, 2 users) that the user events of a batch need, taken by clerk_sync.lock_batch() for a batch or a delivery alone.';
 
-create or replace function clerk_sync.apply_user(
+-- ---------------------------------------------------------------- apply
+
+create function clerk_sync.apply_user(
   p_svix_id text,
   p_event_type text,
   p_event_at timestamptz,
@@ -149,27 +154,33 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  -- Locks are advisory and taken in one global order, so concurrent deliveries never
-  -- deadlock: at most one email lock first, then user locks in ascending key order.
-  -- Every transaction that sets a row's email to E holds the lock of E, and every
-  -- transaction that writes the row of user U holds the lock of U.
-  v_email_lock constant int := 1;
-  v_user_lock constant int := 2;
   v_email text := p_state ->> 'email';
   v_updated_at timestamptz := (p_state ->> 'clerk_updated_at')::timestamptz;
   v_holder text;
-  v_key int := hashtext(p_clerk_id);
-  v_holder_key int;
   v_found record;
   v_stored public.users;
   v_row public.users;
 begin
+  -- Its locks are held: clerk_sync.user_lock_keys(), through clerk_sync.lock_batch().
+  if p_event_type not in ('user.created', 'user.updated', 'user.deleted') then
+    return 'ignored';
+  elsif p_clerk_id is null or p_state is null then
+    perform clerk_sync.require_object(p_event_type, p_clerk_id, p_state);
+  end if;
+
   if p_event_type = 'user.deleted' then
-    perform pg_advisory_xact_lock(v_user_lock, hashtext(p_clerk_id));
     if not clerk_sync.tombstone('user', p_clerk_id, p_event_at, p_svix_id) then
       return 'stale';
     end if;
-    perform clerk_sync.remove_user(p_clerk_id, p_event_at, p_svix_id);
+    if not clerk_sync.delete_row('user', 'public.users', 'public.users_private', p_clerk_id) then
+      update public.users set
+        email = null, first_name = null, last_name = null, image_url = null, username = null,
+        phone_number = null, email_verified = false, external_id = null,
+        public_metadata = '{}', unsafe_metadata = '{}', last_sign_in_at = null,
+        deleted_at = p_event_at, clerk_event_at = p_event_at, svix_id = p_svix_id
+      where clerk_id = p_clerk_id;
+    end if;
+    perform clerk_sync.remove_children('user', p_clerk_id, p_event_at, p_svix_id);
     return 'applied';
   end if;
 
@@ -178,28 +189,20 @@ begin
       using errcode = 'null_value_not_allowed';
   end if;
 
-  if v_email is not null then
-    perform pg_advisory_xact_lock(v_email_lock, hashtext(lower(v_email)));
-    select u.clerk_id into v_holder
-    from public.users u
-    where lower(u.email) = lower(v_email) and u.clerk_id <> p_clerk_id;
-  end if;
-  -- Both users' locks in one statement, the lower key first (one key twice is held once).
-  v_holder_key := coalesce(hashtext(v_holder), v_key);
-  perform pg_advisory_xact_lock(v_user_lock, least(v_key, v_holder_key)),
-    pg_advisory_xact_lock(v_user_lock, greatest(v_key, v_holder_key));
-
-  -- The tombstone and the stored row in one read, under the locks.
+  -- The tombstone, the stored row and the email's holder in one read.
   select
     exists (
       select 1 from clerk_sync.tombstones t where t.entity = 'user' and t.clerk_id = p_clerk_id
     ) as gone,
-    (select u from public.users u where u.clerk_id = p_clerk_id) as stored
+    (select u from public.users u where u.clerk_id = p_clerk_id) as stored,
+    (select u.clerk_id from public.users u
+      where lower(u.email) = lower(v_email) and u.clerk_id <> p_clerk_id) as holder
   into v_found;
   if v_found.gone then
     return 'stale';
   end if;
   v_stored := v_found.stored;
+  v_holder := v_found.holder;
 
   -- The row as the event leaves it: fields the state does not carry (the first
   -- release's wrapper sends five) keep their stored values.
@@ -223,17 +226,12 @@ begin
   end if;
 
   if v_holder is not null then
-    -- The email belongs to the newer of the two states. The holder may have moved on
-    -- since it was read (it is locked only now); the where clause re-checks.
+    -- The email belongs to the newer of the two states.
     update public.users u set email = null
     where u.clerk_id = v_holder
-      and lower(u.email) = lower(v_email)
       and row(v_row.clerk_updated_at, v_row.clerk_event_at, v_row.svix_id)::clerk_sync.version
         > row(u.clerk_updated_at, u.clerk_event_at, u.svix_id)::clerk_sync.version;
-    if exists (
-      select 1 from public.users u
-      where lower(u.email) = lower(v_email) and u.clerk_id <> p_clerk_id
-    ) then
+    if not found then
       v_row.email := null;
     end if;
   end if;
@@ -264,19 +262,13 @@ begin
     )
     where u.clerk_id = p_clerk_id;
   end if;
-
-  if p_state ? 'private_metadata' then
-    insert into public.users_private as p (clerk_id, private_metadata)
-    values (p_clerk_id, coalesce(nullif(p_state -> 'private_metadata', 'null'), '{}'))
-    on conflict (clerk_id) do update set private_metadata = excluded.private_metadata
-    where p.private_metadata is distinct from excluded.private_metadata;
-  end if;
+  perform clerk_sync.keep_private_metadata('public.users_private', p_clerk_id, p_state);
   return 'applied';
 end;
 $$;
 
 comment on function clerk_sync.apply_user(text, text, timestamptz, text, jsonb) is
-  'Applies a user.created, user.updated or user.deleted to public.users and public.users_private; returns applied or stale. Called by the entry points only.';
+  'Applies a user.created, user.updated or user.deleted to public.users and public.users_private (a delete takes the user''s memberships along); returns applied or stale, or ignored for other user.* events. Called through clerk_sync.dispatch() only.';
 
 -- ---------------------------------------------------------------- security
 

@@ -27,7 +27,7 @@ comment on table public.organizations is
 
 comment on column public.organizations.id is 'Row id, generated here: the key for the app''s foreign keys.';
 
-comment on column public.organizations.clerk_id is 'Clerk organization id (org_…); compare with the token''s active organization, public.clerk_org_id().';
+comment on column public.organizations.clerk_id is 'Clerk organization id (org_…); compare with the token''s active organization, clerk.org_id().';
 
 comment on column public.organizations.name is 'The organization''s name.';
 
@@ -73,6 +73,44 @@ comment on column public.organizations_private.private_metadata is 'Clerk privat
 
 insert into clerk_sync.delete_modes (entity, mode) values ('organization', 'hard') on conflict (entity) do nothing;
 
+-- ---------------------------------------------------------------- locks
+
+create function clerk_sync.organization_lock_keys(p_batch clerk_sync.delivery[], p_class int)
+returns int[]
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  -- The slugs the batch's states take (class 3), then the organizations (class 4): the
+  -- batch's and the current holders of those slugs, read under the slug locks.
+  if p_class = 3 then
+    return array(
+      select hashtext(b.state ->> 'slug') from unnest(p_batch) b
+      where b.type in ('organization.created', 'organization.updated')
+        and b.state ->> 'slug' is not null
+    );
+  elsif p_class = 4 then
+    return array(
+      select hashtext(b.object_id) from unnest(p_batch) b
+      where b.type in ('organization.created', 'organization.updated', 'organization.deleted')
+      union all
+      select hashtext(o.clerk_id) from public.organizations o
+      where o.slug = any (array(
+        select b.state ->> 'slug' from unnest(p_batch) b
+        where b.type in ('organization.created', 'organization.updated')
+      ))
+    );
+  end if;
+  return '{}';
+end;
+$$;
+
+comment on function clerk_sync.organization_lock_keys(clerk_sync.delivery[], integer) is
+  'The advisory lock keys of class p_class (3 slugs, 4 organizations) that the organization events of a batch need, taken by clerk_sync.lock_batch() for a batch or a delivery alone.';
+
+-- ---------------------------------------------------------------- apply
+
 create function clerk_sync.apply_organization(
   p_svix_id text,
   p_event_type text,
@@ -85,45 +123,34 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  -- One order for every lock, by class (emails 1, users 2, slugs 3, organizations 4,
-  -- memberships 6), so concurrent deliveries never deadlock.
-  v_slug_lock constant int := 3;
-  v_org_lock constant int := 4;
   v_slug text := p_state ->> 'slug';
   v_updated_at timestamptz := (p_state ->> 'clerk_updated_at')::timestamptz;
   v_holder text;
+  v_found record;
   v_stored public.organizations;
   v_row public.organizations;
-  v_first_key int;
-  v_second_key int;
 begin
+  -- Its locks are held: clerk_sync.organization_lock_keys(), through clerk_sync.lock_batch().
+  if p_event_type not in ('organization.created', 'organization.updated', 'organization.deleted') then
+    return 'ignored';
+  elsif p_clerk_id is null or p_state is null then
+    perform clerk_sync.require_object(p_event_type, p_clerk_id, p_state);
+  end if;
+
   if p_event_type = 'organization.deleted' then
-    perform pg_advisory_xact_lock(v_org_lock, hashtext(p_clerk_id));
     if not clerk_sync.tombstone('organization', p_clerk_id, p_event_at, p_svix_id) then
       return 'stale';
     end if;
     -- Its memberships go with it, each tombstoned: a late event of one is stale.
-    insert into clerk_sync.tombstones (entity, clerk_id, deleted_at, svix_id)
-    select 'membership', m.clerk_id, p_event_at, p_svix_id
-    from public.organization_memberships m where m.organization_id = p_clerk_id
-    on conflict (entity, clerk_id) do nothing;
-    delete from public.organization_memberships where organization_id = p_clerk_id;
-    if (select m.mode from clerk_sync.delete_modes m where m.entity = 'organization')
-      is distinct from 'soft'
-    then
-      begin
-        set constraints all immediate;
-        delete from public.organizations where clerk_id = p_clerk_id;
-        return 'applied';
-      exception when foreign_key_violation then
-        -- An app's table references the organization: the row stays, cleared below.
-      end;
+    perform clerk_sync.remove_children('organization', p_clerk_id, p_event_at, p_svix_id);
+    if not clerk_sync.delete_row(
+      'organization', 'public.organizations', 'public.organizations_private', p_clerk_id
+    ) then
+      update public.organizations set
+        slug = null, public_metadata = '{}', deleted_at = p_event_at,
+        clerk_event_at = p_event_at, svix_id = p_svix_id
+      where clerk_id = p_clerk_id;
     end if;
-    update public.organizations set
-      slug = null, public_metadata = '{}', deleted_at = p_event_at,
-      clerk_event_at = p_event_at, svix_id = p_svix_id
-    where clerk_id = p_clerk_id;
-    delete from public.organizations_private where clerk_id = p_clerk_id;
     return 'applied';
   end if;
 
@@ -131,26 +158,20 @@ begin
     raise exception '% needs name, clerk_created_at and clerk_updated_at in p_state', p_event_type
       using errcode = 'null_value_not_allowed';
   end if;
-  if v_slug is not null then
-    perform pg_advisory_xact_lock(v_slug_lock, hashtext(v_slug));
-    select o.clerk_id into v_holder
-    from public.organizations o where o.slug = v_slug and o.clerk_id <> p_clerk_id;
-  end if;
-  v_first_key := hashtext(p_clerk_id);
-  v_second_key := coalesce(hashtext(v_holder), v_first_key);
-  perform pg_advisory_xact_lock(v_org_lock, least(v_first_key, v_second_key));
-  if v_first_key <> v_second_key then
-    perform pg_advisory_xact_lock(v_org_lock, greatest(v_first_key, v_second_key));
-  end if;
 
-  if exists (
-    select 1 from clerk_sync.tombstones t
-    where t.entity = 'organization' and t.clerk_id = p_clerk_id
-  ) then
-    return 'stale';
-  end if;
-  select * into v_stored from public.organizations o where o.clerk_id = p_clerk_id;
-  if v_stored.clerk_id is not null and not (
+  -- The tombstone, the stored row and the slug's holder in one read.
+  select
+    exists (
+      select 1 from clerk_sync.tombstones t
+      where t.entity = 'organization' and t.clerk_id = p_clerk_id
+    ) as gone,
+    (select o from public.organizations o where o.clerk_id = p_clerk_id) as stored,
+    (select o.clerk_id from public.organizations o
+      where o.slug = v_slug and o.clerk_id <> p_clerk_id) as holder
+  into v_found;
+  v_stored := v_found.stored;
+  v_holder := v_found.holder;
+  if v_found.gone or v_stored.clerk_id is not null and not (
     row(v_updated_at, p_event_at, p_svix_id)::clerk_sync.version
       > row(v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)::clerk_sync.version
   )
@@ -166,14 +187,12 @@ begin
   v_row.public_metadata := coalesce(v_row.public_metadata, '{}');
 
   if v_holder is not null then
-    -- The slug belongs to the newer of the two states (the holder re-checked under its lock).
+    -- The slug belongs to the newer of the two states.
     update public.organizations o set slug = null
-    where o.clerk_id = v_holder and o.slug = v_slug
+    where o.clerk_id = v_holder
       and row(v_row.clerk_updated_at, v_row.clerk_event_at, v_row.svix_id)::clerk_sync.version
         > row(o.clerk_updated_at, o.clerk_event_at, o.svix_id)::clerk_sync.version;
-    if exists (
-      select 1 from public.organizations o where o.slug = v_slug and o.clerk_id <> p_clerk_id
-    ) then
+    if not found then
       v_row.slug := null;
     end if;
   end if;
@@ -194,17 +213,13 @@ begin
     )
     where o.clerk_id = p_clerk_id;
   end if;
-  if p_state ? 'private_metadata' then
-    insert into public.organizations_private as p (clerk_id, private_metadata)
-    values (p_clerk_id, coalesce(nullif(p_state -> 'private_metadata', 'null'), '{}'))
-    on conflict (clerk_id) do update set private_metadata = excluded.private_metadata;
-  end if;
+  perform clerk_sync.keep_private_metadata('public.organizations_private', p_clerk_id, p_state);
   return 'applied';
 end;
 $$;
 
 comment on function clerk_sync.apply_organization(text, text, timestamptz, text, jsonb) is
-  'Applies an organization.created, .updated or .deleted to public.organizations (and its memberships on delete); returns applied or stale. Called by public.apply_clerk_event() only.';
+  'Applies an organization.created, .updated or .deleted to public.organizations and public.organizations_private (a delete takes the organization''s memberships along); returns applied or stale, or ignored for other organization.* events. Called through clerk_sync.dispatch() only.';
 
 alter table public.organizations enable row level security;
 alter table public.organizations_private enable row level security;

@@ -70,6 +70,61 @@ comment on column public.organization_memberships_private.clerk_id is 'Clerk mem
 
 comment on column public.organization_memberships_private.private_metadata is 'Clerk private_metadata; {} when empty.';
 
+-- A membership goes with its organization and with its user.
+insert into clerk_sync.cascades (parent, child, child_table, parent_column) values
+  ('organization', 'membership', 'public.organization_memberships', 'organization_id'),
+  ('user', 'membership', 'public.organization_memberships', 'user_id')
+on conflict do nothing;
+
+-- ---------------------------------------------------------------- locks
+
+create function clerk_sync.membership_lock_keys(p_batch clerk_sync.delivery[], p_class int)
+returns int[]
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  -- A membership's state takes its user (class 2) and its organization (class 4), which
+  -- serialize it with their deletes and with every membership of the pair; then the
+  -- memberships (class 6): the batch's and the current holders of its pairs, read under
+  -- the user and organization locks.
+  if p_class = 2 then
+    return array(
+      select hashtext(b.state ->> 'user_id') from unnest(p_batch) b
+      where b.type in ('organizationMembership.created', 'organizationMembership.updated')
+        and b.state ->> 'user_id' is not null
+    );
+  elsif p_class = 4 then
+    return array(
+      select hashtext(b.state ->> 'organization_id') from unnest(p_batch) b
+      where b.type in ('organizationMembership.created', 'organizationMembership.updated')
+        and b.state ->> 'organization_id' is not null
+    );
+  elsif p_class = 6 then
+    return array(
+      select hashtext(b.object_id) from unnest(p_batch) b
+      where b.type in (
+        'organizationMembership.created', 'organizationMembership.updated',
+        'organizationMembership.deleted'
+      )
+      union all
+      select hashtext(m.clerk_id)
+      from public.organization_memberships m
+      join unnest(p_batch) b
+        on m.organization_id = b.state ->> 'organization_id' and m.user_id = b.state ->> 'user_id'
+      where b.type in ('organizationMembership.created', 'organizationMembership.updated')
+    );
+  end if;
+  return '{}';
+end;
+$$;
+
+comment on function clerk_sync.membership_lock_keys(clerk_sync.delivery[], integer) is
+  'The advisory lock keys of class p_class (2 users, 4 organizations, 6 memberships) that the membership events of a batch need, taken by clerk_sync.lock_batch() for a batch or a delivery alone.';
+
+-- ---------------------------------------------------------------- apply
+
 create function clerk_sync.apply_membership(
   p_svix_id text,
   p_event_type text,
@@ -82,23 +137,25 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  -- Every lock in ascending class, as in the other apply functions: the user (2) and the
-  -- organization (4) serialize the membership with their deletes and every membership of
-  -- the pair; then memberships by key (6), which their own deletes take.
-  v_user_lock constant int := 2;
-  v_org_lock constant int := 4;
-  v_membership_lock constant int := 6;
   v_org text := p_state ->> 'organization_id';
   v_user text := p_state ->> 'user_id';
   v_updated_at timestamptz := (p_state ->> 'clerk_updated_at')::timestamptz;
   v_holder text;
+  v_found record;
   v_stored public.organization_memberships;
   v_row public.organization_memberships;
-  v_first_key int;
-  v_second_key int;
 begin
+  -- Its locks are held: clerk_sync.membership_lock_keys(), through clerk_sync.lock_batch().
+  if p_event_type not in (
+    'organizationMembership.created', 'organizationMembership.updated',
+    'organizationMembership.deleted'
+  ) then
+    return 'ignored';
+  elsif p_clerk_id is null or p_state is null then
+    perform clerk_sync.require_object(p_event_type, p_clerk_id, p_state);
+  end if;
+
   if p_event_type = 'organizationMembership.deleted' then
-    perform pg_advisory_xact_lock(v_membership_lock, hashtext(p_clerk_id));
     if not clerk_sync.tombstone('membership', p_clerk_id, p_event_at, p_svix_id) then
       return 'stale';
     end if;
@@ -112,27 +169,21 @@ begin
     raise exception '% needs organization_id, user_id, role, clerk_created_at and clerk_updated_at in p_state',
       p_event_type using errcode = 'null_value_not_allowed';
   end if;
-  perform pg_advisory_xact_lock(v_user_lock, hashtext(v_user));
-  perform pg_advisory_xact_lock(v_org_lock, hashtext(v_org));
-  select m.clerk_id into v_holder
-  from public.organization_memberships m
-  where m.organization_id = v_org and m.user_id = v_user and m.clerk_id <> p_clerk_id;
-  v_first_key := hashtext(p_clerk_id);
-  v_second_key := coalesce(hashtext(v_holder), v_first_key);
-  perform pg_advisory_xact_lock(v_membership_lock, least(v_first_key, v_second_key));
-  if v_first_key <> v_second_key then
-    perform pg_advisory_xact_lock(v_membership_lock, greatest(v_first_key, v_second_key));
-  end if;
 
   -- Gone with its organization or its user, or deleted itself: late events are stale.
-  if exists (
-    select 1 from clerk_sync.tombstones t
-    where (t.entity, t.clerk_id) in (('membership', p_clerk_id), ('organization', v_org), ('user', v_user))
-  ) then
-    return 'stale';
-  end if;
-  select * into v_stored from public.organization_memberships m where m.clerk_id = p_clerk_id;
-  if v_stored.clerk_id is not null and not (
+  -- The tombstones, the stored row and the pair's holder in one read.
+  select
+    exists (
+      select 1 from clerk_sync.tombstones t
+      where (t.entity, t.clerk_id) in (('membership', p_clerk_id), ('organization', v_org), ('user', v_user))
+    ) as gone,
+    (select m from public.organization_memberships m where m.clerk_id = p_clerk_id) as stored,
+    (select m.clerk_id from public.organization_memberships m
+      where m.organization_id = v_org and m.user_id = v_user and m.clerk_id <> p_clerk_id) as holder
+  into v_found;
+  v_stored := v_found.stored;
+  v_holder := v_found.holder;
+  if v_found.gone or v_stored.clerk_id is not null and not (
     row(v_updated_at, p_event_at, p_svix_id)::clerk_sync.version
       > row(v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)::clerk_sync.version
   )
@@ -175,17 +226,15 @@ begin
     )
     where m.clerk_id = p_clerk_id;
   end if;
-  if p_state ? 'private_metadata' then
-    insert into public.organization_memberships_private as p (clerk_id, private_metadata)
-    values (p_clerk_id, coalesce(nullif(p_state -> 'private_metadata', 'null'), '{}'))
-    on conflict (clerk_id) do update set private_metadata = excluded.private_metadata;
-  end if;
+  perform clerk_sync.keep_private_metadata(
+    'public.organization_memberships_private', p_clerk_id, p_state
+  );
   return 'applied';
 end;
 $$;
 
 comment on function clerk_sync.apply_membership(text, text, timestamptz, text, jsonb) is
-  'Applies an organizationMembership.created, .updated or .deleted to public.organization_memberships; returns applied or stale. Called by public.apply_clerk_event() only.';
+  'Applies an organizationMembership.created, .updated or .deleted to public.organization_memberships and its _private table; returns applied or stale, or ignored for other organizationMembership.* events. Called through clerk_sync.dispatch() only.';
 
 -- ---------------------------------------------------------------- access
 

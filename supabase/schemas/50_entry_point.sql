@@ -2,7 +2,9 @@
 -- transaction (a delivery alone takes the short way), each with its ledger entry, in the
 -- one global lock order; clerk_sync.dispatch() hands each event to its entity.
 
-create or replace function clerk_sync.dispatch(
+-- ---------------------------------------------------------------- the entities
+
+create function clerk_sync.dispatch(
   p_svix_id text,
   p_event_type text,
   p_event_at timestamptz,
@@ -13,51 +15,24 @@ returns text
 language plpgsql
 set search_path = ''
 as $$
-declare
-  v_entity text;
-  v_outcome text;
 begin
-  -- The synced event types by entity; any other is ignored (organizationInvitation.*,
-  -- organizationDomain.*, role.*, permission.*, …).
-  v_entity := case
-    when p_event_type in ('user.created', 'user.updated', 'user.deleted') then 'user'
-    when p_event_type in ('organization.created', 'organization.updated', 'organization.deleted')
-      then 'organization'
-    when p_event_type in (
-      'organizationMembership.created', 'organizationMembership.updated',
-      'organizationMembership.deleted'
-    ) then 'membership'
-  end;
-  if v_entity is null then
-    return 'ignored';
-  end if;
-  -- Only a call that lacks what its type needs pays for the check that says so.
-  if p_object_id is null or p_state is null then
-    perform clerk_sync.require_object(p_event_type, p_object_id, p_state);
-  end if;
-
-  case v_entity
+  -- The entities the sync keeps, by the prefix of their event types; each ignores the
+  -- actions it does not keep, and every other event type is ignored here.
+  case split_part(p_event_type, '.', 1)
     when 'user' then
-      v_outcome := clerk_sync.apply_user(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
-      if p_event_type = 'user.deleted' and v_outcome = 'applied' then
-        -- The user's memberships go with it (Clerk may or may not send their deletes).
-        insert into clerk_sync.tombstones (entity, clerk_id, deleted_at, svix_id)
-        select 'membership', m.clerk_id, p_event_at, p_svix_id
-        from public.organization_memberships m where m.user_id = p_object_id
-        on conflict (entity, clerk_id) do nothing;
-        delete from public.organization_memberships where user_id = p_object_id;
-      end if;
-      return v_outcome;
+      return clerk_sync.apply_user(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
     when 'organization' then
       return clerk_sync.apply_organization(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
-    else
+    when 'organizationMembership' then
       return clerk_sync.apply_membership(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+    else
+      return 'ignored';
   end case;
 end;
 $$;
 
 comment on function clerk_sync.dispatch(text, text, timestamptz, text, jsonb) is
-  'Hands an event to the apply function of its entity (users, organizations, memberships); ignored for the types the sync does not keep. A user.deleted also removes the user''s memberships.';
+  'Hands an event to the apply function of its entity (users, organizations, memberships); ignored for the types the sync does not keep. Called after clerk_sync.lock_batch() has taken the event''s locks.';
 
 create function clerk_sync.lock_batch(p_batch clerk_sync.delivery[])
 returns void
@@ -65,97 +40,35 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_email_lock constant int := 1;
-  v_user_lock constant int := 2;
-  v_slug_lock constant int := 3;
-  v_org_lock constant int := 4;
-  v_membership_lock constant int := 6;
-  v_emails text[];
-  v_slugs text[];
-  -- The entities the batch has events of: the classes no event needs are skipped.
-  v_entities text[];
+  -- The entities the batch has events of: the others are not asked for keys.
+  v_entities text[] := array(select distinct split_part(b.type, '.', 1) from unnest(p_batch) b);
+  v_keys int[];
 begin
-  -- Each class is read after the classes before it are locked: the holder of an email,
-  -- a slug or an organization-user pair cannot change while its lock is held, and what
-  -- the batch itself changes belongs to objects of the batch, locked as well.
-  select
-    coalesce(array_agg(distinct lower(b.state ->> 'email')) filter (
-      where b.type in ('user.created', 'user.updated') and b.state ->> 'email' is not null
-    ), '{}'),
-    array_agg(distinct split_part(b.type, '.', 1))
-  into v_emails, v_entities
-  from unnest(p_batch) b;
-  perform pg_advisory_xact_lock(v_email_lock, k.key)
-  from (select distinct hashtext(e) as key from unnest(v_emails) e order by 1) k;
-
-  perform pg_advisory_xact_lock(v_user_lock, k.key)
-  from (
-    select distinct hashtext(i.id) as key
-    from (
-      select b.object_id as id from unnest(p_batch) b
-      where b.type in ('user.created', 'user.updated', 'user.deleted')
-      union all
-      select u.clerk_id from public.users u where lower(u.email) = any (v_emails)
-      union all
-      select b.state ->> 'user_id' from unnest(p_batch) b
-      where b.type in ('organizationMembership.created', 'organizationMembership.updated')
-    ) i
-    where i.id is not null
-    order by 1
-  ) k;
-
-  if not v_entities && array['organization', 'organizationMembership'] then
-    return;
-  end if;
-  select coalesce(array_agg(distinct b.state ->> 'slug'), '{}') into v_slugs
-  from unnest(p_batch) b
-  where b.type in ('organization.created', 'organization.updated') and b.state ->> 'slug' is not null;
-  perform pg_advisory_xact_lock(v_slug_lock, k.key)
-  from (select distinct hashtext(s) as key from unnest(v_slugs) s order by 1) k;
-
-  perform pg_advisory_xact_lock(v_org_lock, k.key)
-  from (
-    select distinct hashtext(i.id) as key
-    from (
-      select b.object_id as id from unnest(p_batch) b
-      where b.type in ('organization.created', 'organization.updated', 'organization.deleted')
-      union all
-      select o.clerk_id from public.organizations o where o.slug = any (v_slugs)
-      union all
-      select b.state ->> 'organization_id' from unnest(p_batch) b
-      where b.type in ('organizationMembership.created', 'organizationMembership.updated')
-    ) i
-    where i.id is not null
-    order by 1
-  ) k;
-
-  if not 'organizationMembership' = any (v_entities) then
-    return;
-  end if;
-  perform pg_advisory_xact_lock(v_membership_lock, k.key)
-  from (
-    select distinct hashtext(i.id) as key
-    from (
-      select b.object_id as id from unnest(p_batch) b
-      where b.type in (
-        'organizationMembership.created', 'organizationMembership.updated',
-        'organizationMembership.deleted'
-      )
-      union all
-      select m.clerk_id
-      from public.organization_memberships m
-      join unnest(p_batch) b
-        on m.organization_id = b.state ->> 'organization_id' and m.user_id = b.state ->> 'user_id'
-      where b.type in ('organizationMembership.created', 'organizationMembership.updated')
-    ) i
-    where i.id is not null
-    order by 1
-  ) k;
+  -- Class by class in ascending order, keys ascending within a class: the one global
+  -- order of every lock. A class's keys are read once the classes before it are held, so
+  -- that the holder of an email, a slug or an organization-user pair cannot change under
+  -- the batch; what the batch itself changes belongs to objects of the batch, locked too.
+  for v_class in 1..6 loop
+    v_keys := '{}';
+    if 'user' = any (v_entities) then
+      v_keys := v_keys || clerk_sync.user_lock_keys(p_batch, v_class);
+    end if;
+    if 'organization' = any (v_entities) then
+      v_keys := v_keys || clerk_sync.organization_lock_keys(p_batch, v_class);
+    end if;
+    if 'organizationMembership' = any (v_entities) then
+      v_keys := v_keys || clerk_sync.membership_lock_keys(p_batch, v_class);
+    end if;
+    perform pg_advisory_xact_lock(v_class, k.key)
+    from (select distinct key from unnest(v_keys) key order by 1) k;
+  end loop;
 end;
 $$;
 
 comment on function clerk_sync.lock_batch(clerk_sync.delivery[]) is
-  'Takes every advisory lock the deliveries of a batch will take, in the global order (emails 1, users 2, slugs 3, organizations 4, memberships 6; by key within a class), including the current holders of their emails, slugs and organization-user pairs. Called by public.apply_clerk_events() only.';
+  'Takes every advisory lock the deliveries will take, for a batch or a delivery alone: each entity''s keys (clerk_sync.<entity>_lock_keys()), class by class (emails 1, users 2, slugs 3, organizations 4, memberships 6), by key within a class. Called by the entry point only.';
+
+-- ---------------------------------------------------------------- one delivery
 
 create function clerk_sync.apply_delivery(
   p_svix_id text,
@@ -179,6 +92,9 @@ begin
   if not found then
     return 'duplicate';
   end if;
+  perform clerk_sync.lock_batch(
+    array[row(p_svix_id, p_event_type, p_event_at, p_object_id, p_state)::clerk_sync.delivery]
+  );
   v_outcome := clerk_sync.dispatch(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
   if v_outcome <> 'applied' then
     update clerk_sync.deliveries set outcome = v_outcome where svix_id = p_svix_id;
@@ -188,7 +104,9 @@ end;
 $$;
 
 comment on function clerk_sync.apply_delivery(text, text, timestamptz, text, jsonb) is
-  'Applies one delivery alone: its ledger entry (a recorded svix-id is a duplicate), then its event, which takes its own locks in the global order. Called by the entry points only.';
+  'Applies one delivery alone: its ledger entry (a recorded svix-id is a duplicate), its locks (clerk_sync.lock_batch() of one), then its event. Called by the entry points only.';
+
+-- ---------------------------------------------------------------- the entry point
 
 create function public.apply_clerk_events(p_events jsonb, p_deadline timestamptz default null)
 returns text[]
@@ -280,7 +198,7 @@ begin
   left join (firsts f join recorded r on r.svix_id = f.svix_id) on f.ord = i.ord;
 
   -- Duplicates are not applied, so only the other deliveries are locked for.
-  if v_fresh_count > 1 then
+  if v_fresh_count > 0 then
     perform clerk_sync.lock_batch(array(
       select row(e.svix_id, e.type, e.event_at, e.object_id, e.state)::clerk_sync.delivery
       from unnest(v_batch) with ordinality as e(svix_id, type, event_at, object_id, state, ord)

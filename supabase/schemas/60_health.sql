@@ -1,5 +1,21 @@
--- The sync's health: deliveries refused after their signature verified, the backfill's
--- run log, and public.clerk_sync_status(), the summary npm run status prints.
+-- Clerk sync health: what the sync has done lately, in one place, so that a stalled or
+-- failing sync is noticed before Svix gives up on its messages (about 27.6 hours).
+--
+--   * clerk_sync.refusals: deliveries the function refused after their signature
+--     verified: 422, a body that is not a processable Clerk event; 500, a failure a retry
+--     does not fix (a bug, or data the database refuses). A 503 is not one: its retry
+--     applies it. The ledger holds only what was applied, stale or ignored; without this
+--     table the database cannot see what Svix keeps retrying. Forged requests never
+--     reach it.
+--   * clerk_sync.backfill_runs: one row per backfill or reconcile run (npm run backfill),
+--     with its counts per kind; dry runs change nothing and are not recorded.
+--   * public.clerk_sync_status(): the summary npm run status prints, as jsonb. A function
+--     rather than a view: it reads clerk_sync, which no API role may read, so it runs as
+--     its owner (security definer) and only service_role may execute it (a security
+--     definer view is flagged by Supabase's linter; a security invoker one would need
+--     grants on clerk_sync).
+
+-- ---------------------------------------------------------------- refusals
 
 create table clerk_sync.refusals (
   svix_id text primary key,
