@@ -12,7 +12,9 @@
 --     private metadata (clerk_sync.keep_private_metadata(), written only when it changed);
 --   * organizations and memberships read their tombstone, row and holder in one statement,
 --     as users do;
---   * clerk_sync.remove_user() is replaced by clerk_sync.delete_row().
+--   * clerk_sync.remove_user() is replaced by clerk_sync.delete_row();
+--   * public.apply_clerk_event(), the entry point before group commit, becomes a thin
+--     wrapper of public.apply_clerk_events(), as public.apply_clerk_user_event() is of it.
 
 -- ---------------------------------------------------------------- core
 
@@ -831,6 +833,37 @@ begin
   return v_outcomes;
 end;
 $$;
+
+-- ---------------------------------------------------------------- the earlier entry points
+
+-- Thin wrappers of public.apply_clerk_events(), for functions deployed before an upgrade.
+create or replace function public.apply_clerk_event(
+  p_svix_id text,
+  p_event_type text,
+  p_event_at timestamptz,
+  p_object_id text default null,
+  p_state jsonb default null,
+  p_deadline timestamptz default null
+)
+returns text
+language sql
+security definer
+set search_path = ''
+as $$
+  select (public.apply_clerk_events(
+    jsonb_build_array(jsonb_build_object(
+      'svix_id', p_svix_id, 'type', p_event_type, 'event_at', p_event_at,
+      'object_id', p_object_id, 'state', p_state
+    )),
+    p_deadline
+  ))[1];
+$$;
+
+comment on function public.apply_clerk_event(text, text, timestamptz, text, jsonb, timestamptz) is
+  'The entry point of functions deployed before 20261202110000, kept as a wrapper: applies one delivery as public.apply_clerk_events() applies a batch of one, and returns its outcome. Removed in 2.0.0.';
+
+comment on function public.apply_clerk_user_event(text, text, timestamptz, text, text, text, text, text, timestamptz, timestamptz, timestamptz) is
+  'The first release''s entry point, kept for a function deployed before 20261202090000: applies the five fields it knows through public.apply_clerk_event(), leaving the others as they are. Removed in 2.0.0.';
 
 -- ---------------------------------------------------------------- security
 

@@ -2,7 +2,7 @@
 -- before an upgrade keeps applying deliveries until the new one replaces it (see
 -- CHANGELOG.md for the release that removes them).
 
-create or replace function public.apply_clerk_event(
+create function public.apply_clerk_event(
   p_svix_id text,
   p_event_type text,
   p_event_at timestamptz,
@@ -11,30 +11,23 @@ create or replace function public.apply_clerk_event(
   p_deadline timestamptz default null
 )
 returns text
-language plpgsql
+language sql
 security definer
 set search_path = ''
-set lock_timeout = '3s'
-set plan_cache_mode = force_generic_plan
 as $$
-declare
-  v_outcome text;
-begin
-  if p_svix_id is null or p_event_type is null or p_event_at is null then
-    raise exception 'p_svix_id, p_event_type and p_event_at are required'
-      using errcode = 'null_value_not_allowed';
-  end if;
-  perform clerk_sync.check_deadline(p_deadline, 'arrived');
-  v_outcome := clerk_sync.apply_delivery(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
-  perform clerk_sync.check_deadline(p_deadline, 'finished');
-  return v_outcome;
-end;
+  select (public.apply_clerk_events(
+    jsonb_build_array(jsonb_build_object(
+      'svix_id', p_svix_id, 'type', p_event_type, 'event_at', p_event_at,
+      'object_id', p_object_id, 'state', p_state
+    )),
+    p_deadline
+  ))[1];
 $$;
 
 comment on function public.apply_clerk_event(text, text, timestamptz, text, jsonb, timestamptz) is
-  'Applies one Clerk webhook delivery atomically, as public.apply_clerk_events() applies a batch of one. p_state is the object''s state as the columns name it (null for deletes). Returns applied, duplicate, stale or ignored.';
+  'The entry point of functions deployed before 20261202110000, kept as a wrapper: applies one delivery as public.apply_clerk_events() applies a batch of one, and returns its outcome. Removed in 2.0.0.';
 
-create or replace function public.apply_clerk_user_event(
+create function public.apply_clerk_user_event(
   p_svix_id text,
   p_event_type text,
   p_event_at timestamptz,
@@ -64,7 +57,7 @@ as $$
 $$;
 
 comment on function public.apply_clerk_user_event(text, text, timestamptz, text, text, text, text, text, timestamptz, timestamptz, timestamptz) is
-  'The first release''s entry point, kept for a function deployed before 20261202090000: applies the five fields it knows through public.apply_clerk_event(), leaving the others as they are.';
+  'The first release''s entry point, kept for a function deployed before 20261202090000: applies the five fields it knows through public.apply_clerk_event(), leaving the others as they are. Removed in 2.0.0.';
 
 revoke all on function public.apply_clerk_event(text, text, timestamptz, text, jsonb, timestamptz)
   from public, anon, authenticated;
