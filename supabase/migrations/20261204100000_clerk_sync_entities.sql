@@ -865,6 +865,26 @@ comment on function public.apply_clerk_event(text, text, timestamptz, text, json
 comment on function public.apply_clerk_user_event(text, text, timestamptz, text, text, text, text, text, timestamptz, timestamptz, timestamptz) is
   'The first release''s entry point, kept for a function deployed before 20261202090000: applies the five fields it knows through public.apply_clerk_event(), leaving the others as they are. Removed in 2.0.0.';
 
+-- ---------------------------------------------------------------- comments that named the old entry point
+
+comment on type clerk_sync.delivery is
+  'One delivery of a batch, as public.apply_clerk_events() takes it in JSON: {svix_id, type, event_at, object_id, state}.';
+
+comment on table public.users is
+  'Clerk users, kept in sync by the clerk-webhook Edge Function. Read-only for the app: every write goes through public.apply_clerk_events(). private_metadata is in public.users_private.';
+
+comment on table public.users_private is
+  'Clerk private_metadata of each user: for the app''s server only (service_role). anon and authenticated cannot read it, not even their own row. Written by public.apply_clerk_events().';
+
+comment on table public.organizations is
+  'Clerk organizations, kept in sync by the clerk-webhook Edge Function. Read-only for the app: every write goes through public.apply_clerk_events(). private_metadata is in public.organizations_private.';
+
+comment on table public.organization_memberships is
+  'Clerk organization memberships: who belongs to which organization, with which role. At most one per organization and user. No foreign keys: a membership may arrive before its organization or user. Written by public.apply_clerk_events() only.';
+
+comment on function public.apply_clerk_events(jsonb, timestamptz) is
+  'Applies a batch of Clerk webhook deliveries (a JSON array of {svix_id, type, event_at, object_id, state}, at most 1000) in order, in one transaction: all commit or none. Returns each delivery''s outcome, in order: applied, duplicate, stale or ignored. The only writer of the synced tables.';
+
 -- ---------------------------------------------------------------- security
 
 revoke all on all functions in schema clerk_sync from public, anon, authenticated, service_role;

@@ -314,7 +314,7 @@ create type clerk_sync.delivery as (
 );
 
 comment on type clerk_sync.delivery is
-  'One delivery of a batch, as public.apply_clerk_events() takes it in JSON: {svix_id, type, event_at, object_id, state}, the arguments of public.apply_clerk_event().';
+  'One delivery of a batch, as public.apply_clerk_events() takes it in JSON: {svix_id, type, event_at, object_id, state}.';
 
 -- ---------------------------------------------------------------- session token helpers
 

@@ -38,7 +38,7 @@ create table public.users (
 create unique index users_email_lower_key on public.users (lower(email)) where email is not null;
 
 comment on table public.users is
-  'Clerk users, kept in sync by the clerk-webhook Edge Function. Read-only for the app: every write goes through public.apply_clerk_event(). private_metadata is in public.users_private.';
+  'Clerk users, kept in sync by the clerk-webhook Edge Function. Read-only for the app: every write goes through public.apply_clerk_events(). private_metadata is in public.users_private.';
 
 comment on column public.users.id is 'Row id, generated here.';
 
@@ -96,7 +96,7 @@ create table public.users_private (
 );
 
 comment on table public.users_private is
-  'Clerk private_metadata of each user: for the app''s server only (service_role). anon and authenticated cannot read it, not even their own row. Written by public.apply_clerk_event().';
+  'Clerk private_metadata of each user: for the app''s server only (service_role). anon and authenticated cannot read it, not even their own row. Written by public.apply_clerk_events().';
 
 comment on column public.users_private.clerk_id is 'Clerk user id; the row of public.users it belongs to.';
 

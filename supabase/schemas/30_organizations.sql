@@ -23,7 +23,7 @@ create table public.organizations (
 create unique index organizations_slug_key on public.organizations (slug) where slug is not null;
 
 comment on table public.organizations is
-  'Clerk organizations, kept in sync by the clerk-webhook Edge Function. Read-only for the app: every write goes through public.apply_clerk_event(). private_metadata is in public.organizations_private.';
+  'Clerk organizations, kept in sync by the clerk-webhook Edge Function. Read-only for the app: every write goes through public.apply_clerk_events(). private_metadata is in public.organizations_private.';
 
 comment on column public.organizations.id is 'Row id, generated here: the key for the app''s foreign keys.';
 

@@ -24,7 +24,7 @@ create table public.organization_memberships (
 create index organization_memberships_user_id_idx on public.organization_memberships (user_id);
 
 comment on table public.organization_memberships is
-  'Clerk organization memberships: who belongs to which organization, with which role. At most one per organization and user. No foreign keys: a membership may arrive before its organization or user. Written by public.apply_clerk_event() only.';
+  'Clerk organization memberships: who belongs to which organization, with which role. At most one per organization and user. No foreign keys: a membership may arrive before its organization or user. Written by public.apply_clerk_events() only.';
 
 comment on column public.organization_memberships.id is 'Row id, generated here.';
 

@@ -235,7 +235,7 @@ end;
 $$;
 
 comment on function public.apply_clerk_events(jsonb, timestamptz) is
-  'Applies a batch of Clerk webhook deliveries (a JSON array of {svix_id, type, event_at, object_id, state}, at most 1000) in order, in one transaction: all commit or none. Returns each delivery''s outcome, in order: applied, duplicate, stale or ignored. With the single-delivery public.apply_clerk_event(), the only writer of the synced tables.';
+  'Applies a batch of Clerk webhook deliveries (a JSON array of {svix_id, type, event_at, object_id, state}, at most 1000) in order, in one transaction: all commit or none. Returns each delivery''s outcome, in order: applied, duplicate, stale or ignored. The only writer of the synced tables.';
 
 create function public.clerk_sync_schema_version()
 returns text
