@@ -13,6 +13,8 @@
 --   * organizations and memberships read their tombstone, row and holder in one statement,
 --     as users do;
 --   * clerk_sync.remove_user() is replaced by clerk_sync.delete_row();
+--   * public.clerk_sync_versions(): pages of a synced table's ids and versions, which the
+--     backfill reads through the same one way of calling the database as it writes;
 --   * public.apply_clerk_event(), the entry point before group commit, becomes a thin
 --     wrapper of public.apply_clerk_events(), as public.apply_clerk_user_event() is of it.
 
@@ -833,6 +835,48 @@ begin
   return v_outcomes;
 end;
 $$;
+
+-- ---------------------------------------------------------------- reading
+
+-- The backfill reads the versions it compares with Clerk through the same one way of
+-- calling the database (an SQL function by name) as it writes, over either transport.
+create function public.clerk_sync_versions(
+  p_table regclass,
+  p_after text default null,
+  p_limit integer default 1000,
+  p_columns text[] default '{}'
+)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_rows jsonb;
+begin
+  -- Security invoker: the caller reads only what it may (service_role, the backfill).
+  if p_limit is null or p_limit not between 1 and 10000 then
+    raise exception 'p_limit must be between 1 and 10000: got %', p_limit
+      using errcode = 'invalid_parameter_value';
+  end if;
+  execute format(
+    'select coalesce(jsonb_agg(to_jsonb(r) order by r.clerk_id), ''[]'') from ('
+    'select t.clerk_id, t.clerk_updated_at%s from %s t '
+    'where $1 is null or t.clerk_id > $1 order by t.clerk_id limit $2) r',
+    (select coalesce(string_agg(format(', t.%I', c), ''), '') from unnest(p_columns) c),
+    p_table
+  ) into v_rows using p_after, p_limit;
+  return v_rows;
+end;
+$$;
+
+comment on function public.clerk_sync_versions(regclass, text, integer, text[]) is
+  'One page, by Clerk id, of a synced table''s Clerk ids and versions (clerk_updated_at), with p_columns besides: what npm run backfill compares with Clerk, over either transport. Executable by service_role only.';
+
+revoke all on function public.clerk_sync_versions(regclass, text, integer, text[])
+  from public, anon, authenticated;
+
+grant execute on function public.clerk_sync_versions(regclass, text, integer, text[]) to service_role;
 
 -- ---------------------------------------------------------------- the earlier entry points
 
