@@ -11,6 +11,15 @@ const TARBALL = new URL(
   import.meta.url,
 );
 const SCRIPT = "share/postgresql/extension/pgtap--1.3.5.sql";
+/**
+ * The tests' helpers (schema `tests`): the first file in name order, which pg_prove and
+ * `supabase test db` run before every other; installed with pgTAP so that a file also runs
+ * alone. It is idempotent, and runs again in its turn with the others.
+ */
+const HOOKS = new URL(
+  "../../supabase/tests/database/000-setup-tests-hooks.test.sql",
+  import.meta.url,
+);
 
 /** Passed and failed assertions. */
 export interface TapCounts {
@@ -18,30 +27,38 @@ export interface TapCounts {
   failed: number;
 }
 
-/** Makes pgTAP available in the database at `url`, in schema `extensions` as Supabase has it. */
+/**
+ * Makes pgTAP available in the database at `url`, in schema `extensions` as Supabase has it,
+ * and the tests' helpers.
+ */
 export async function installPgTap(url: string): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     const [installed] = await sql`select 1 from pg_extension where extname = 'pgtap'`;
-    if (installed) return;
-    const tar = await new Deno.Command("tar", {
-      args: ["-xzOf", TARBALL.pathname, SCRIPT],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!tar.success) {
-      throw new Error(
-        `Cannot read pgTAP from ${TARBALL.pathname}: run \`npm install\`\n` +
-          new TextDecoder().decode(tar.stderr),
-      );
-    }
-    await sql.begin(async (tx) => {
-      await tx.unsafe("set local search_path to extensions");
-      await tx.unsafe(new TextDecoder().decode(tar.stdout));
-    });
+    if (!installed) await installPgTapScript(sql);
+    await sql.unsafe(await Deno.readTextFile(HOOKS));
   } finally {
     await sql.end();
   }
+}
+
+/** Runs pgTAP's extension script from the npm tarball. */
+async function installPgTapScript(sql: postgres.Sql): Promise<void> {
+  const tar = await new Deno.Command("tar", {
+    args: ["-xzOf", TARBALL.pathname, SCRIPT],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!tar.success) {
+    throw new Error(
+      `Cannot read pgTAP from ${TARBALL.pathname}: run \`npm install\`\n` +
+        new TextDecoder().decode(tar.stderr),
+    );
+  }
+  await sql.begin(async (tx) => {
+    await tx.unsafe("set local search_path to extensions");
+    await tx.unsafe(new TextDecoder().decode(tar.stdout));
+  });
 }
 
 /** The TAP lines among a query's result rows: single text columns that read as TAP. */

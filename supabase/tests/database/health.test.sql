@@ -4,7 +4,7 @@
 -- and read nothing they write.
 
 begin;
-select plan(46);
+select plan(49);
 
 -- ---------------------------------------------------------------- catalog
 
@@ -66,7 +66,7 @@ select function_privs_are('public', 'clerk_sync_status', array[]::text[],
 
 -- ---------------------------------------------------------------- as service_role
 
-set local role service_role;
+select tests.authenticate_as_service_role();
 
 select lives_ok(
   $$select public.record_clerk_refusal('msg_r1', 'user.created', 422, 'data.id: required')$$,
@@ -125,23 +125,21 @@ select is(
 );
 
 -- Deliveries: two webhook deliveries now, one two hours ago, and a backfill's.
-select is(
-  public.apply_clerk_event('msg_a', 'user.created', now(), 'user_a',
-    '{"email": "a@example.com", "clerk_created_at": "2026-01-01T00:00:00Z", "clerk_updated_at": "2026-01-01T00:00:00Z"}'),
-  'applied', 'Seed: a webhook delivery creates user_a.');
-select is(
-  public.apply_clerk_event('msg_s', 'session.created', now()),
-  'ignored', 'Seed: a webhook delivery of another type is ignored.');
-select is(
-  public.apply_clerk_event('backfill:user_b:1', 'user.updated', now(), 'user_b',
-    '{"email": "b@example.com", "clerk_created_at": "2026-01-01T00:00:00Z", "clerk_updated_at": "2026-01-01T00:00:00Z"}'),
-  'applied', 'Seed: the backfill creates user_b.');
+select is(tests.deliver(d.svix_id, d.type, now(), d.object_id, d.state), d.outcome, d.description)
+from (values
+  ('msg_a', 'user.created', 'user_a', tests.user_state('a'), 'applied',
+    'Seed: a webhook delivery creates user_a.'),
+  ('msg_s', 'session.created', null, null, 'ignored',
+    'Seed: a webhook delivery of another type is ignored.'),
+  ('backfill:user_b:1', 'user.updated', 'user_b', tests.user_state('b'), 'applied',
+    'Seed: the backfill creates user_b.')
+) as d(svix_id, type, object_id, state, outcome, description);
 insert into clerk_sync.deliveries (svix_id, event_type, clerk_id, event_at, outcome, received_at)
 values ('msg_old', 'user.updated', 'user_a', now() - interval '2 hours', 'stale', now() - interval '2 hours'),
   ('msg_ancient', 'user.created', 'user_z', now() - interval '3 days', 'applied', now() - interval '3 days');
 update clerk_sync.refusals set last_at = now() - interval '3 hours' where svix_id = 'msg_long';
 
-set local role service_role;
+select tests.authenticate_as_service_role();
 create temporary table status on commit drop as select public.clerk_sync_status() as s;
 reset role;
 
@@ -208,20 +206,20 @@ select is_empty(
 
 -- ---------------------------------------------------------------- anon and authenticated
 
-set local role anon;
-select throws_ok($$select public.clerk_sync_status()$$, '42501', null,
-  'anon cannot read the status.');
-select throws_ok($$select public.record_clerk_refusal('msg_anon', 'user.created', 422, 'x')$$,
-  '42501', null, 'anon cannot record a refusal.');
-reset role;
-
-select set_config('request.jwt.claims', '{"sub":"user_a","role":"authenticated"}', true);
-set local role authenticated;
-select throws_ok($$select public.clerk_sync_status()$$, '42501', null,
-  'authenticated cannot read the status.');
-select throws_ok($$select public.record_clerk_refusal('msg_auth', 'user.created', 422, 'x')$$,
-  '42501', null, 'authenticated cannot record a refusal.');
-reset role;
+select tests.refused(r.who, r.statement, '42501', r.description)
+from (values
+  ('anon', $$select public.clerk_sync_status()$$, 'anon cannot read the status.'),
+  ('anon', $$select public.record_clerk_refusal('msg_anon', 'user.created', 422, 'x')$$,
+    'anon cannot record a refusal.'),
+  ('anon', $$select public.record_clerk_backfill_run(now(), now(), 'backfill', true, '{}')$$,
+    'anon cannot record a backfill run.'),
+  ('user_a', $$select public.clerk_sync_status()$$, 'authenticated cannot read the status.'),
+  ('user_a', $$select public.record_clerk_refusal('msg_auth', 'user.created', 422, 'x')$$,
+    'authenticated cannot record a refusal.'),
+  ('user_a', $$select public.record_clerk_backfill_run(now(), now(), 'backfill', true, '{}')$$,
+    'authenticated cannot record a backfill run.'),
+  ('user_a', $$select * from clerk_sync.refusals$$, 'authenticated cannot read the refusals.')
+) as r(who, statement, description);
 
 select * from finish();
 rollback;

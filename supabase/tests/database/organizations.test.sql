@@ -3,7 +3,7 @@
 -- own policy built on them.
 
 begin;
-select plan(33);
+select plan(35);
 
 create function pg_temp.org(p_id text, p_slug text) returns jsonb language sql as $$
   select jsonb_build_object('name', 'Org ' || p_id, 'slug', p_slug, 'public_metadata', '{}'::jsonb,
@@ -17,19 +17,21 @@ returns jsonb language sql as $$
     'clerk_created_at', '2026-01-01 10:00:00+00', 'clerk_updated_at', '2026-01-01 10:00:00+00');
 $$;
 
-select is(public.apply_clerk_event('msg_o1', 'organization.created', '2026-01-01 10:00:01+00',
-  'org_a', pg_temp.org('org_a', 'a')), 'applied', 'Seed: org_a.');
-select is(public.apply_clerk_event('msg_o2', 'organization.created', '2026-01-01 10:00:01+00',
-  'org_b', pg_temp.org('org_b', 'b')), 'applied', 'Seed: org_b.');
-select is(public.apply_clerk_event('msg_m1', 'organizationMembership.created', '2026-01-01 10:00:01+00',
-  'orgmem_alice_a', pg_temp.member('org_a', 'user_alice', 'org:admin', array['org:posts:write'])),
-  'applied', 'Seed: alice is an admin of org_a.');
-select is(public.apply_clerk_event('msg_m2', 'organizationMembership.created', '2026-01-01 10:00:01+00',
-  'orgmem_bob_a', pg_temp.member('org_a', 'user_bob', 'org:member', array['org:posts:read'])),
-  'applied', 'Seed: bob is a member of org_a.');
-select is(public.apply_clerk_event('msg_m3', 'organizationMembership.created', '2026-01-01 10:00:01+00',
-  'orgmem_carol_b', pg_temp.member('org_b', 'user_carol', 'org:member', array[]::text[])),
-  'applied', 'Seed: carol is a member of org_b.');
+select is(tests.deliver(d.svix_id, d.type, '2026-01-01 10:00:01+00', d.object_id, d.state), 'applied',
+  d.description)
+from (values
+  ('msg_o1', 'organization.created', 'org_a', pg_temp.org('org_a', 'a'), 'Seed: org_a.'),
+  ('msg_o2', 'organization.created', 'org_b', pg_temp.org('org_b', 'b'), 'Seed: org_b.'),
+  ('msg_m1', 'organizationMembership.created', 'orgmem_alice_a',
+    pg_temp.member('org_a', 'user_alice', 'org:admin', array['org:posts:write']),
+    'Seed: alice is an admin of org_a.'),
+  ('msg_m2', 'organizationMembership.created', 'orgmem_bob_a',
+    pg_temp.member('org_a', 'user_bob', 'org:member', array['org:posts:read']),
+    'Seed: bob is a member of org_a.'),
+  ('msg_m3', 'organizationMembership.created', 'orgmem_carol_b',
+    pg_temp.member('org_b', 'user_carol', 'org:member', array[]::text[]),
+    'Seed: carol is a member of org_b.')
+) as d(svix_id, type, object_id, state, description);
 
 -- An app's table, protected by membership with the helpers.
 create table public.projects (id int primary key, organization_id text not null);
@@ -68,9 +70,7 @@ select ok(
 
 -- ---------------------------------------------------------------- alice, v2 token, org_a active
 
-select set_config('request.jwt.claims',
-  '{"sub": "user_alice", "role": "authenticated", "v": 2, "o": {"id": "org_a", "rol": "admin", "slg": "a"}}', true);
-set local role authenticated;
+select tests.authenticate_as('user_alice', '{"v": 2, "o": {"id": "org_a", "rol": "admin", "slg": "a"}}');
 
 select results_eq($$select clerk_id from public.organizations order by 1$$,
   $$values ('org_a')$$, 'A member reads the organizations it belongs to, and no other.');
@@ -102,9 +102,7 @@ reset role;
 
 -- ---------------------------------------------------------------- carol, v1 token
 
-select set_config('request.jwt.claims',
-  '{"sub": "user_carol", "role": "authenticated", "org_id": "org_b", "org_role": "org:member"}', true);
-set local role authenticated;
+select tests.authenticate_as('user_carol', '{"org_id": "org_b", "org_role": "org:member"}');
 select is(clerk.org_id(), 'org_b', 'clerk.org_id() reads org_id from a v1 token.');
 select results_eq($$select user_id from public.organization_memberships$$, $$values ('user_carol')$$,
   'carol reads her own organization''s memberships only.');
@@ -114,20 +112,22 @@ reset role;
 
 -- ---------------------------------------------------------------- dave, no membership; anon
 
-select set_config('request.jwt.claims', '{"sub": "user_dave", "role": "authenticated"}', true);
-set local role authenticated;
+select tests.authenticate_as('user_dave');
 select is_empty($$select 1 from public.organizations union all select 1 from public.organization_memberships$$,
   'A user with no membership reads no organization and no membership.');
 select is(clerk.org_id(), null, 'clerk.org_id() is null without an active organization.');
 reset role;
 
-select set_config('request.jwt.claims', '{"role": "anon"}', true);
-set local role anon;
-select throws_ok($$select * from public.organizations$$, '42501', null,
-  'anon cannot read public.organizations.');
-reset role;
+select tests.refused(r.who, r.statement, '42501', r.description)
+from (values
+  ('anon', $$select * from public.organizations$$, 'anon cannot read public.organizations.'),
+  ('anon', $$select * from public.organization_memberships$$,
+    'anon cannot read public.organization_memberships.'),
+  ('user_dave', $$select * from public.organization_memberships_private$$,
+    'authenticated cannot read the memberships'' private metadata.')
+) as r(who, statement, description);
 
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq($$select clerk_id, private_metadata from public.organizations_private order by 1$$,
   $$values ('org_a', '{"plan": "pro"}'::jsonb), ('org_b', '{"plan": "pro"}'::jsonb)$$,
   'service_role reads every organization''s private metadata.');
