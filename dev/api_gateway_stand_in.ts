@@ -41,7 +41,7 @@ export interface ApiGatewayStandIn extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Seconds the tokens of the keys live. */
+/** Seconds the tokens of the keys live; one is reused until it has less than half left. */
 const TOKEN_SECONDS = 60;
 const PREFIX = "/rest/v1";
 
@@ -49,18 +49,22 @@ const PREFIX = "/rest/v1";
 export function startApiGatewayStandIn(options: ApiGatewayStandInOptions): ApiGatewayStandIn {
   const roles = new Map([[options.secretKey, "service_role"]]);
   if (options.publishableKey !== undefined) roles.set(options.publishableKey, "anon");
+  const tokens = new Map<string, { token: Promise<string>; renewAt: number }>();
 
   /** The bearer token PostgREST gets for `apikey`, or undefined for an unknown key. */
-  async function keyToken(apikey: string): Promise<string | undefined> {
+  function keyToken(apikey: string): Promise<string> | undefined {
     const role = roles.get(apikey);
-    if (role !== undefined) {
-      const now = Math.floor(Date.now() / 1000);
-      return await signJwt(
-        { iss: "supabase", role, iat: now, exp: now + TOKEN_SECONDS },
-        options.jwtSecret,
-      );
+    if (role === undefined) {
+      return /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(apikey) ? Promise.resolve(apikey) : undefined;
     }
-    return /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(apikey) ? apikey : undefined;
+    const now = Math.floor(Date.now() / 1000);
+    let cached = tokens.get(role);
+    if (cached === undefined || now >= cached.renewAt) {
+      const claims = { iss: "supabase", role, iat: now, exp: now + TOKEN_SECONDS };
+      cached = { token: signJwt(claims, options.jwtSecret), renewAt: now + TOKEN_SECONDS / 2 };
+      tokens.set(role, cached);
+    }
+    return cached.token;
   }
 
   async function handle(request: Request): Promise<Response> {
