@@ -14,6 +14,7 @@ import { createMigratedDatabase, dropDatabases } from "../dev/database.ts";
 import { openTestServer } from "../dev/postgres_server.ts";
 import { prefetch } from "../dev/prefetch.ts";
 import { type FunctionProcess, startFunction } from "../dev/function_process.ts";
+import { POSTGREST_MISSING, startPostgrest } from "../dev/postgrest.ts";
 import { newSecret } from "../dev/webhooks.ts";
 import { type BackfillResult, measureBackfill } from "./backfill.ts";
 import { type ColdStart, measureColdStart } from "./cold_start.ts";
@@ -55,12 +56,12 @@ const QUICK: Settings = {
 };
 const NAIVE_HANDLER = new URL("naive_handler.ts", import.meta.url);
 const HTTP_FLOOR = new URL("http_floor.ts", import.meta.url);
-const POSTGREST_STAND_IN = new URL("postgrest_process.ts", import.meta.url);
+const API_GATEWAY = new URL("api_gateway_process.ts", import.meta.url);
 const CLERK_API_STAND_IN = new URL("clerk_api_process.ts", import.meta.url);
 const RESULTS = new URL("results/", import.meta.url);
 /** The last full run before group commit: low-load latency must be no worse than it. */
 const REFERENCE_RUN = new URL("2026-12-02T08-51-29Z-full.json", RESULTS);
-/** The stand-in's project keys: any values work, the stand-in and the function just share them. */
+/** The project's keys: any values work, PostgREST, the gateway and the function just share them. */
 const JWT_SECRET = "bench-jwt-secret-with-at-least-32-characters";
 const SECRET_KEY = "sb_secret_bench_000000000000000000000000";
 
@@ -127,17 +128,21 @@ async function measure(
   sql: postgres.Sql,
 ): Promise<{ contenders: Contenders; backfill: Backfills }> {
   const direct = { CLERK_WEBHOOK_SECRET: secret, DATABASE_URL: databaseUrl };
-  progress("Starting the function, the naive handler, the HTTP floor and the PostgREST stand-in");
+  progress(
+    "Starting the function, the naive handler, the HTTP floor, PostgREST and the API gateway stand-in",
+  );
   await using fn = await startFunction(direct);
   await using naive = await startFunction(direct, { entrypoint: NAIVE_HANDLER });
   await using floor = await startFunction({}, { entrypoint: HTTP_FLOOR });
-  await using standIn = await startFunction(
-    { DATABASE_URL: databaseUrl, JWT_SECRET, SECRET_KEY },
-    { entrypoint: POSTGREST_STAND_IN },
+  await using postgrest = await startPostgrest({ databaseUrl, jwtSecret: JWT_SECRET });
+  await using gateway = await startFunction(
+    { POSTGREST_URL: postgrest.url, JWT_SECRET, SECRET_KEY },
+    { entrypoint: API_GATEWAY },
   );
+  const apiUrl = gateway.url.replace(/\/$/, "");
   const viaApi = {
     CLERK_WEBHOOK_SECRET: secret,
-    SUPABASE_URL: standIn.url,
+    SUPABASE_URL: apiUrl,
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }),
   };
   await using fnViaApi = await startFunction(viaApi);
@@ -163,7 +168,7 @@ async function measure(
         {
           name: "supabase",
           target: httpTarget(fnViaApi.url, secret),
-          servers: { server: fnViaApi.pid, "stand-in": standIn.pid },
+          servers: { server: fnViaApi.pid, gateway: gateway.pid, postgrest: postgrest.pid },
         },
       ],
       settings,
@@ -193,7 +198,7 @@ async function measure(
     direct: await backfillOnce(sql, createPostgresStore(databaseUrl, BACKFILL_BATCHING), clerkApi),
     supabase: await backfillOnce(
       sql,
-      createSupabaseStore(standIn.url, SECRET_KEY, BACKFILL_BATCHING),
+      createSupabaseStore(apiUrl, SECRET_KEY, BACKFILL_BATCHING),
       clerkApi,
     ),
   };
@@ -212,6 +217,9 @@ async function measure(
  * settings, or on TEST_DATABASE_URL), measures, and drops it whatever happens.
  */
 async function benchmark(): Promise<Report> {
+  if (POSTGREST_MISSING !== undefined) {
+    throw new Error(`Cannot measure the Supabase transport here: ${POSTGREST_MISSING}`);
+  }
   await prefetch();
   await using server = await openTestServer();
   try {

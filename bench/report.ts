@@ -344,8 +344,9 @@ export function renderMarkdown(report: Report): string {
     cpuTable(report, DIRECT),
     "### Start and memory",
     processTable(report, ["function", "naive", "supabase"]),
-    "### Supabase transport (function → supabase-js → PostgREST stand-in → PostgreSQL)",
-    "Includes the stand-in's own cost: it is not PostgREST.",
+    "### Supabase transport (function → supabase-js → API gateway stand-in → PostgREST → PostgreSQL)",
+    "PostgREST 12.0.2 from npm, configured as the Supabase CLI configures it; the gateway " +
+    "stand-in (Deno, its own process) does Kong's job for the API keys.",
     latencyTable(report, ["supabase"], false),
     throughputTable(report, ["supabase"], false),
     cpuTable(report, ["supabase"]),

@@ -8,7 +8,13 @@ import assert from "node:assert/strict";
 import { newClerkId, userEvent, type UserState } from "../dev/clerk_events.ts";
 import { Random } from "./support/clerk_history.ts";
 import { scratchDatabase } from "../dev/database.ts";
-import { openTransport, serveHandler, type Transport, TRANSPORTS } from "./support/transports.ts";
+import {
+  openTransport,
+  serveHandler,
+  testOn,
+  type Transport,
+  TRANSPORTS,
+} from "./support/transports.ts";
 import { deliver, newSecret, newSvixId, svixHeaders } from "../dev/webhooks.ts";
 
 // Module-wide fixtures: the runner drops the database; the process ends with the pool.
@@ -47,7 +53,8 @@ function rowOf(clerkId: string) {
 }
 
 for (const transport of TRANSPORTS) {
-  Deno.test(`100 concurrent deliveries of one svix-id: 1 applied, 99 duplicate, one effect (${transport})`, async () => {
+  const test = testOn(transport);
+  test(`100 concurrent deliveries of one svix-id: 1 applied, 99 duplicate, one effect (${transport})`, async () => {
     await using server = await serveTransport(transport);
     const id = newClerkId();
     const svixId = newSvixId();
@@ -75,7 +82,7 @@ for (const transport of TRANSPORTS) {
     assert.deepEqual([...ledger], [{ outcome: "applied" }]);
   });
 
-  Deno.test(`100 concurrent distinct events of one user, shuffled: the newest state wins, no 5xx (${transport})`, async () => {
+  test(`100 concurrent distinct events of one user, shuffled: the newest state wins, no 5xx (${transport})`, async () => {
     await using server = await serveTransport(transport);
     const id = newClerkId();
     const events = Array.from({ length: 100 }, (_, i) => {
@@ -115,7 +122,7 @@ for (const transport of TRANSPORTS) {
     assert.equal(ledger?.entries, 100);
   });
 
-  Deno.test(`email swaps and moves between two users, delivered all at once 40 times: no 5xx, Clerk's end state (${transport})`, async () => {
+  test(`email swaps and moves between two users, delivered all at once 40 times: no 5xx, Clerk's end state (${transport})`, async () => {
     await using server = await serveTransport(transport);
     const counts: Record<string, number> = {};
     for (let batch = 0; batch < 8; batch++) {

@@ -13,7 +13,7 @@ import { type ClerkEvent, parseClerkEvent } from "../functions/clerk-webhook/cle
 import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
 import { StoreUnavailableError } from "../functions/clerk-webhook/store.ts";
 import { Random } from "./support/clerk_history.ts";
-import { openTransport, TRANSPORTS } from "./support/transports.ts";
+import { openTransport, testOn, TRANSPORTS } from "./support/transports.ts";
 
 // Module-wide fixtures: the runner drops the database; the process ends with the pool.
 const db = await scratchDatabase();
@@ -32,7 +32,8 @@ async function transactionsOf(svixIds: string[]): Promise<number> {
 }
 
 for (const transport of TRANSPORTS) {
-  Deno.test(`groupCommit() applies deliveries in flight together in one transaction, each with its outcome (${transport})`, async () => {
+  const test = testOn(transport);
+  test(`groupCommit() applies deliveries in flight together in one transaction, each with its outcome (${transport})`, async () => {
     await using store = await openTransport(transport, db.url);
     const ids = Array.from({ length: 40 }, newClerkId);
     const svixIds = ids.map(newSvixId);

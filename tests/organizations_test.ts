@@ -13,7 +13,7 @@ import {
   userEvent,
 } from "../dev/clerk_events.ts";
 import type { ScratchDatabase } from "../dev/database.ts";
-import { TRANSPORTS, withHandler } from "./support/transports.ts";
+import { testOn, TRANSPORTS, withHandler } from "./support/transports.ts";
 
 const EXAMPLES = new URL("../fixtures/clerk/openapi-examples/", import.meta.url);
 const T = Date.now() - 60 * 60 * 1000;
@@ -40,7 +40,8 @@ function permutations<T>(items: readonly T[]): T[][] {
 }
 
 for (const transport of TRANSPORTS) {
-  Deno.test(`Clerk's published organization and membership examples apply in turn over ${transport}`, async () => {
+  const test = testOn(transport);
+  test(`Clerk's published organization and membership examples apply in turn over ${transport}`, async () => {
     await withHandler(transport, async (db, send) => {
       const example = (type: string) => Deno.readTextFile(new URL(`${type}.json`, EXAMPLES));
       for (
@@ -81,7 +82,7 @@ for (const transport of TRANSPORTS) {
     });
   });
 
-  Deno.test(`a membership that arrives before its organization and its user is kept, and joins once they arrive, over ${transport}`, async () => {
+  test(`a membership that arrives before its organization and its user is kept, and joins once they arrive, over ${transport}`, async () => {
     await withHandler(transport, async (db, send) => {
       const [orgId, userId] = [id("org"), id("user")];
       const membership = { id: id("orgmem"), organizationId: orgId, userId, updatedAt: T };
@@ -106,7 +107,7 @@ for (const transport of TRANSPORTS) {
     });
   });
 
-  Deno.test(`a member removed and re-added ends as the re-added membership, once, in every delivery order, over ${transport}`, async () => {
+  test(`a member removed and re-added ends as the re-added membership, once, in every delivery order, over ${transport}`, async () => {
     await withHandler(transport, async (db, send) => {
       for (const [n, order] of permutations([0, 1, 2]).entries()) {
         const [orgId, userId] = [id("org"), id("user")];
@@ -141,7 +142,7 @@ for (const transport of TRANSPORTS) {
     });
   });
 
-  Deno.test(`organization.deleted removes the organization and its memberships; their late events are stale, over ${transport}`, async () => {
+  test(`organization.deleted removes the organization and its memberships; their late events are stale, over ${transport}`, async () => {
     await withHandler(transport, async (db, send) => {
       const orgId = id("org");
       const member = { id: id("orgmem"), organizationId: orgId, userId: id("user"), updatedAt: T };
@@ -178,7 +179,7 @@ for (const transport of TRANSPORTS) {
     });
   });
 
-  Deno.test(`user.deleted removes the user's memberships, with or without their own deletes, in either order, over ${transport}`, async () => {
+  test(`user.deleted removes the user's memberships, with or without their own deletes, in either order, over ${transport}`, async () => {
     await withHandler(transport, async (db, send) => {
       for (const membershipDeleteFirst of [false, true]) {
         const [orgId, userId] = [id("org"), id("user")];
@@ -206,7 +207,7 @@ for (const transport of TRANSPORTS) {
     });
   });
 
-  Deno.test(`a slug freed by one organization and taken by another goes to the newer state, in either order, over ${transport}`, async () => {
+  test(`a slug freed by one organization and taken by another goes to the newer state, in either order, over ${transport}`, async () => {
     await withHandler(transport, async (db, send) => {
       for (const reversed of [false, true]) {
         const [a, b] = [id("org"), id("org")];
@@ -228,7 +229,7 @@ for (const transport of TRANSPORTS) {
     });
   });
 
-  Deno.test(`a legacy role is stored with the org: prefix, over ${transport}`, async () => {
+  test(`a legacy role is stored with the org: prefix, over ${transport}`, async () => {
     await withHandler(transport, async (db, send) => {
       const orgId = id("org");
       for (const [role, n] of [["admin", 0], ["basic_member", 1]] as const) {

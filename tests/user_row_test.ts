@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { deletedEvent, newClerkId, userEvent, type UserState } from "../dev/clerk_events.ts";
 import type { ScratchDatabase } from "../dev/database.ts";
-import { TRANSPORTS, withHandler } from "./support/transports.ts";
+import { testOn, TRANSPORTS, withHandler } from "./support/transports.ts";
 
 const EXAMPLES = new URL("../fixtures/clerk/openapi-examples/", import.meta.url);
 const T = Date.now() - 60 * 60 * 1000;
@@ -22,7 +22,8 @@ async function readUser(db: ScratchDatabase, id: string) {
 }
 
 for (const transport of TRANSPORTS) {
-  Deno.test(`the user row holds username, primary phone, verification, metadata and ban state, over ${transport}`, async () => {
+  const test = testOn(transport);
+  test(`the user row holds username, primary phone, verification, metadata and ban state, over ${transport}`, async () => {
     await withHandler(transport, async (db, send) => {
       const id = newClerkId();
       const state: UserState = {
@@ -78,7 +79,7 @@ for (const transport of TRANSPORTS) {
     });
   });
 
-  Deno.test(`Clerk's published user.created, user.updated and user.deleted apply in turn over ${transport}`, async () => {
+  test(`Clerk's published user.created, user.updated and user.deleted apply in turn over ${transport}`, async () => {
     await withHandler(transport, async (db, send) => {
       const example = async (type: string) =>
         await Deno.readTextFile(new URL(`${type}.json`, EXAMPLES));
@@ -107,7 +108,7 @@ for (const transport of TRANSPORTS) {
     });
   });
 
-  Deno.test(`a user.deleted whose row an app's foreign key holds answers 200 and erases the row, over ${transport}`, async () => {
+  test(`a user.deleted whose row an app's foreign key holds answers 200 and erases the row, over ${transport}`, async () => {
     await withHandler(transport, async (db, send) => {
       await db.sql`create table public.posts (author uuid not null references public.users (id))`;
       const id = newClerkId();
@@ -149,7 +150,7 @@ for (const transport of TRANSPORTS) {
     });
   });
 
-  Deno.test(`a user.deleted removes the row and the app's on delete cascade rows, over ${transport}`, async () => {
+  test(`a user.deleted removes the row and the app's on delete cascade rows, over ${transport}`, async () => {
     await withHandler(transport, async (db, send) => {
       await db.sql`
         create table public.notes (author uuid references public.users (id) on delete cascade)`;
@@ -168,7 +169,7 @@ for (const transport of TRANSPORTS) {
     });
   });
 
-  Deno.test(`soft deletes, chosen in clerk_sync.delete_modes, keep every deleted user's row erased, over ${transport}`, async () => {
+  test(`soft deletes, chosen in clerk_sync.delete_modes, keep every deleted user's row erased, over ${transport}`, async () => {
     await withHandler(transport, async (db, send) => {
       await db.sql`update clerk_sync.delete_modes set mode = 'soft' where entity = 'user'`;
       const id = newClerkId();

@@ -1,6 +1,7 @@
 /**
  * The two transports of the function, for tests that run the same deliveries through
- * both: the direct PostgreSQL pool, and supabase-js through the PostgREST stand-in.
+ * both: the direct PostgreSQL pool, and supabase-js through the Data API (the real
+ * PostgREST behind the API gateway stand-in, dev/data_api.ts).
  */
 import { createHandler, type LogEntry } from "../../functions/clerk-webhook/handler.ts";
 import { createPostgresStore } from "../../functions/clerk-webhook/postgres_store.ts";
@@ -13,7 +14,7 @@ import {
   LOCAL_DENO,
   startFunction,
 } from "../../dev/function_process.ts";
-import { startPostgrestStandIn } from "../../dev/postgrest_stand_in.ts";
+import { POSTGREST_MISSING, startDataApi } from "../../dev/data_api.ts";
 import { type LocalServer, serveLocally } from "./server.ts";
 import { type ScratchDatabase, scratchDatabase } from "../../dev/database.ts";
 import { deliver, newSecret } from "../../dev/webhooks.ts";
@@ -24,7 +25,34 @@ export type Transport = "direct" | "supabase";
 /** Both transports, in the order tests run them. */
 export const TRANSPORTS: readonly Transport[] = ["direct", "supabase"];
 
-/** A store that closes what it started (for Supabase, the stand-in too). */
+let toldWhyIgnored = false;
+
+/**
+ * Deno.test options of a test that needs `transport`: the Supabase transport needs
+ * PostgREST, and where npm has no build of it the test is ignored (never passed), the
+ * reason printed once.
+ */
+export function onTransport(transport: Transport): { ignore: boolean } {
+  const ignore = transport === "supabase" && POSTGREST_MISSING !== undefined;
+  if (ignore && !toldWhyIgnored) {
+    toldWhyIgnored = true;
+    console.warn(`Ignoring the tests through the Data API: ${POSTGREST_MISSING}`);
+  }
+  return { ignore };
+}
+
+/**
+ * `Deno.test(name, fn)` for a test that needs `transport`, ignored as
+ * {@linkcode onTransport} says.
+ */
+export function testOn(
+  transport: Transport,
+): (name: string, fn: () => void | Promise<void>) => void {
+  const options = onTransport(transport);
+  return (name, fn) => Deno.test(name, options, fn);
+}
+
+/** A store that closes what it started (for Supabase, the Data API too). */
 export type OpenedStore = SyncStore & AsyncDisposable;
 
 /** A store writing into `databaseUrl` through `transport`. */
@@ -37,11 +65,7 @@ export async function openTransport(
     return { ...store, [Symbol.asyncDispose]: () => store.close() };
   }
   const secretKey = `sb_secret_${crypto.randomUUID()}`;
-  const api = await startPostgrestStandIn({
-    databaseUrl,
-    jwtSecret: crypto.randomUUID(),
-    secretKey,
-  });
+  const api = await startDataApi({ databaseUrl, secretKey });
   const store = createSupabaseStore(api.url, secretKey);
   const close = async () => {
     await store.close();
@@ -88,7 +112,7 @@ export async function withHandler(
 /**
  * The function as its own process (dev/function_process.ts) on `runtime`, with signing
  * `secret`, writing into `databaseUrl` through `transport`: `DATABASE_URL` for the
- * direct one, or a PostgREST stand-in and `SUPABASE_URL` with a secret key.
+ * direct one, or the Data API for `databaseUrl` and `SUPABASE_URL` with a secret key.
  */
 export async function startFunctionOn(
   transport: Transport,
@@ -103,11 +127,7 @@ export async function startFunctionOn(
     );
   }
   const secretKey = `sb_secret_${crypto.randomUUID()}`;
-  const api = await startPostgrestStandIn({
-    databaseUrl,
-    jwtSecret: crypto.randomUUID(),
-    secretKey,
-  });
+  const api = await startDataApi({ databaseUrl, secretKey });
   const fn = await startFunction({
     CLERK_WEBHOOK_SECRET: secret,
     SUPABASE_URL: api.url,

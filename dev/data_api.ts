@@ -1,0 +1,53 @@
+/**
+ * A Supabase project's Data API for one database, as supabase-js reaches it: the real
+ * PostgREST (dev/postgrest.ts) behind the API gateway stand-in
+ * (dev/api_gateway_stand_in.ts), which turns the project's keys into JWTs.
+ */
+import { startApiGatewayStandIn } from "./api_gateway_stand_in.ts";
+import { type Postgrest, startPostgrest } from "./postgrest.ts";
+
+export { POSTGREST_MISSING } from "./postgrest.ts";
+
+/** Options of {@linkcode startDataApi}. */
+export interface DataApiOptions {
+  /** A postgres URL of the database to serve. */
+  databaseUrl: string;
+  /** The project's secret key (`sb_secret_…`), which acts as `service_role`. */
+  secretKey: string;
+  /** The project's publishable key (`sb_publishable_…`), which acts as `anon`. */
+  publishableKey?: string;
+  /** The project's JWT secret (at least 32 characters); a random one by default. */
+  jwtSecret?: string;
+  /** Connections in PostgREST's pool. */
+  pool?: number;
+}
+
+/** A running Data API; `url` is what supabase-js takes as `SUPABASE_URL`. */
+export interface DataApi extends AsyncDisposable {
+  url: string;
+  postgrest: Postgrest;
+  close(): Promise<void>;
+}
+
+/** Starts PostgREST for `options.databaseUrl`, then the gateway in front of it. */
+export async function startDataApi(options: DataApiOptions): Promise<DataApi> {
+  const jwtSecret = options.jwtSecret ?? `${crypto.randomUUID()}${crypto.randomUUID()}`;
+  const postgrest = await startPostgrest({
+    databaseUrl: options.databaseUrl,
+    jwtSecret,
+    ...(options.pool === undefined ? {} : { pool: options.pool }),
+  });
+  const gateway = startApiGatewayStandIn({
+    postgrestUrl: postgrest.url,
+    jwtSecret,
+    secretKey: options.secretKey,
+    ...(options.publishableKey === undefined ? {} : { publishableKey: options.publishableKey }),
+  });
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    closing ??= (async () => {
+      await gateway.close();
+      await postgrest.close();
+    })();
+  return { url: gateway.url, postgrest, close, [Symbol.asyncDispose]: close };
+}
