@@ -3,9 +3,11 @@
  * the API is not the limit) paged and applied through a store, as `npm run backfill`
  * does, timed from the first request to the last commit.
  */
-import { backfill, backfillKinds } from "../cli/backfill_sync.ts";
+import { backfill, backfillKind } from "../cli/backfill_sync.ts";
 import { ClerkApi } from "../cli/clerk_api.ts";
-import type { SyncStore } from "../functions/clerk-webhook/store.ts";
+import type { Database } from "../functions/clerk-webhook/database.ts";
+import { createSyncStore } from "../functions/clerk-webhook/sync_store.ts";
+import { USER } from "../functions/clerk-webhook/user.ts";
 
 /** What one backfill run did and how fast. */
 export interface BackfillResult {
@@ -14,16 +16,21 @@ export interface BackfillResult {
   usersPerSecond: number;
 }
 
-/** Backfills the users of the stand-in at `apiUrl` through `store`; all must apply. */
+/**
+ * Backfills the users of the stand-in at `apiUrl` into `db`, batching as `npm run
+ * backfill` does; all must apply. Closes `db`.
+ */
 export async function measureBackfill(
-  store: SyncStore,
+  db: Database,
+  batching: { maxCalls: number; maxBatch: number },
   api: { url: string; secretKey: string },
 ): Promise<BackfillResult> {
   const clerk = new ClerkApi({ apiUrl: api.url, secretKey: api.secretKey });
-  // Without reconcile or a dry run the backfill never reads the table.
-  const kinds = backfillKinds(clerk, () => () => Promise.resolve(new Map()));
+  const store = createSyncStore(db, batching);
   const started = performance.now();
-  const summary = await backfill({ kind: kinds.users, store });
+  const summary = await backfill({ kind: backfillKind(USER, clerk, db), store }).finally(() =>
+    store.close()
+  );
   const seconds = (performance.now() - started) / 1000;
   if (summary.applied !== summary.fetched) {
     throw new Error(`Backfill applied ${summary.applied} of ${summary.fetched} users`);

@@ -7,9 +7,10 @@
  */
 import postgres from "postgres";
 import { BACKFILL_BATCHING } from "../cli/backfill_sync.ts";
-import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
-import type { SyncStore } from "../functions/clerk-webhook/store.ts";
-import { createSupabaseStore } from "../functions/clerk-webhook/supabase_store.ts";
+import type { Database } from "../functions/clerk-webhook/database.ts";
+import { openPostgresDatabase } from "../functions/clerk-webhook/postgres_database.ts";
+import { openSupabaseDatabase } from "../functions/clerk-webhook/supabase_database.ts";
+import { createSyncStore } from "../functions/clerk-webhook/sync_store.ts";
 import { createMigratedDatabase, dropDatabases } from "../dev/database.ts";
 import { openTestServer } from "../dev/postgres_server.ts";
 import { prefetch } from "../dev/prefetch.ts";
@@ -106,13 +107,12 @@ async function coldStart(
  */
 async function backfillOnce(
   sql: postgres.Sql,
-  store: SyncStore,
+  db: Database,
   api: { url: string; secretKey: string },
 ): Promise<BackfillResult> {
   try {
-    return await measureBackfill(store, api);
+    return await measureBackfill(db, BACKFILL_BATCHING, api);
   } finally {
-    await store.close();
     await sql`delete from public.users where clerk_id like 'user_bench%'`;
     await sql`delete from clerk_sync.deliveries where svix_id like 'backfill:user_bench%'`;
   }
@@ -147,9 +147,9 @@ async function measure(
   };
   await using fnViaApi = await startFunction(viaApi);
 
-  // The ceiling's pool is the size of the function's (postgres_store.ts).
+  // The ceiling's pool: as many connections as the load has requests in flight at most.
   const pool = postgres(databaseUrl, { max: 10, onnotice: () => {} });
-  const store = createPostgresStore(databaseUrl);
+  const store = createSyncStore(openPostgresDatabase(databaseUrl));
   let phases;
   try {
     phases = await runPhases(
@@ -195,12 +195,12 @@ async function measure(
   );
   const clerkApi = { ...api, url: clerk.url.replace(/\/$/, "") };
   const backfill: Backfills = {
-    direct: await backfillOnce(sql, createPostgresStore(databaseUrl, BACKFILL_BATCHING), clerkApi),
-    supabase: await backfillOnce(
+    direct: await backfillOnce(
       sql,
-      createSupabaseStore(apiUrl, SECRET_KEY, BACKFILL_BATCHING),
+      openPostgresDatabase(databaseUrl, { max: BACKFILL_BATCHING.maxCalls + 1 }),
       clerkApi,
     ),
+    supabase: await backfillOnce(sql, openSupabaseDatabase(apiUrl, SECRET_KEY), clerkApi),
   };
   progress(`Cold starts (${settings.coldStarts} of each)`);
   contenders.function.coldStart = await coldStart(sql, () => startFunction(direct));

@@ -1,8 +1,8 @@
 /**
  * `npm run backfill -- [--reconcile] [--dry-run] [--page-size=N] [--max-deletes=N]`:
- * brings the organizations, users and memberships to the state of Clerk's Backend API,
- * through the webhook's SQL function (only the users when the instance has organizations
- * off). Progress and the summary go to stderr, a dry run's plan to stdout.
+ * brings every entity the sync keeps (users, organizations, memberships) to the state of
+ * Clerk's Backend API, through the webhook's SQL function, skipping in one line the
+ * entities of a feature the instance has off (organizations). Progress and the summary go to stderr, a dry run's plan to stdout.
  * Exits 0 when done, 1 when it failed or skipped invalid objects, 2 on a usage or
  * configuration error.
  */
@@ -12,18 +12,19 @@ import {
   type DatabaseConfig,
   readDatabaseConfig,
 } from "../functions/clerk-webhook/config.ts";
-import { openStore } from "../functions/clerk-webhook/open_store.ts";
+import { ENTITIES } from "../functions/clerk-webhook/entities.ts";
+import type { ClerkFeature } from "../functions/clerk-webhook/entity.ts";
+import { openDatabase } from "../functions/clerk-webhook/open_database.ts";
+import { createSyncStore } from "../functions/clerk-webhook/sync_store.ts";
 import { type BackfillRun, logBackfillRun } from "./backfill_log.ts";
-import { createStoredVersionsReader } from "./backfill_rows.ts";
 import {
   backfill,
   BACKFILL_BATCHING,
-  type BackfillKind,
-  backfillKinds,
+  backfillKind,
   type BackfillSummary,
   progress,
 } from "./backfill_sync.ts";
-import { ClerkApi, MAX_PAGE_SIZE, ORGANIZATIONS_OFF, readClerkApiConfig } from "./clerk_api.ts";
+import { ClerkApi, MAX_PAGE_SIZE, readClerkApiConfig } from "./clerk_api.ts";
 import { commandLine } from "./command_line.ts";
 
 const USAGE =
@@ -44,8 +45,8 @@ Environment: CLERK_SECRET_KEY (required: the instance's Secret key, sk_live_… 
 CLERK_API_URL (default https://api.clerk.com), and DATABASE_URL, or else SUPABASE_URL with
 SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY.`;
 
-/** Why organizations and memberships are skipped, as printed and as the run log keeps it. */
-const ORGANIZATIONS_OFF_REASON = "organizations are off on this Clerk instance";
+/** Why the entities of a feature are skipped, as printed and as the run log keeps it. */
+const offReason = (feature: ClerkFeature) => `${feature.name} are off on this Clerk instance`;
 
 interface Arguments {
   help: boolean;
@@ -127,7 +128,12 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const store = await openStore(database, BACKFILL_BATCHING);
+  // One database for the run: two calls of the store in flight, and the reads and the log.
+  const db = await openDatabase(database, {
+    connections: BACKFILL_BATCHING.maxCalls + 1,
+    applicationName: "clerk-backfill",
+  });
+  const store = createSyncStore(db, BACKFILL_BATCHING);
   const run: BackfillRun = {
     startedAt: new Date(),
     reconcile: args.reconcile,
@@ -140,8 +146,20 @@ async function main(): Promise<number> {
       `${args.reconcile ? ", with reconcile" : ""}`,
   );
   try {
-    const kinds = backfillKinds(clerk, (table) => createStoredVersionsReader(database, table));
-    const bring = async (kind: BackfillKind) => {
+    // Whether each feature is on, asked once, when its first entity comes.
+    const features = new Map<ClerkFeature, Promise<boolean>>();
+    let invalid = 0;
+    for (const entity of ENTITIES) {
+      const { feature } = entity.clerk;
+      if (feature !== undefined) {
+        if (!features.has(feature)) features.set(feature, clerk.enabled(feature));
+        if (!await features.get(feature)) {
+          // Nothing of it is read, so nothing of it is created, updated or deleted.
+          run.skipped[entity.plural] = offReason(feature);
+          continue;
+        }
+      }
+      const kind = backfillKind(entity, clerk, db);
       const summary = await backfill({
         kind,
         store,
@@ -154,21 +172,16 @@ async function main(): Promise<number> {
       });
       console.error(describeSummary(summary, args.dryRun, kind.noun));
       run.summaries[kind.noun] = summary;
-      return summary.invalid;
-    };
-    let invalid = await bring(kinds.users);
-    if (await clerk.organizationsEnabled()) {
-      // Memberships last: deleting an organization or a user takes its memberships along.
-      invalid += await bring(kinds.organizations);
-      invalid += await bring(kinds.memberships);
-    } else {
-      // Nothing of either is read, so nothing of either is created, updated or deleted.
+      invalid += summary.invalid;
+    }
+    for (const [feature, enabled] of features) {
+      if (await enabled) continue;
+      const skipped = ENTITIES.filter((entity) => entity.clerk.feature === feature)
+        .map((entity) => entity.plural).join(" and ");
       console.error(
-        `Organizations and memberships skipped: ${ORGANIZATIONS_OFF_REASON} ` +
-          `(GET /v1/organizations answered 403 ${ORGANIZATIONS_OFF})`,
+        `${skipped[0]!.toUpperCase()}${skipped.slice(1)} skipped: ${offReason(feature)} ` +
+          `(GET ${feature.probe} answered 403 ${feature.offCode})`,
       );
-      run.skipped[kinds.organizations.noun] = ORGANIZATIONS_OFF_REASON;
-      run.skipped[kinds.memberships.noun] = ORGANIZATIONS_OFF_REASON;
     }
     if (invalid > 0) {
       const objects = invalid === 1 ? "object was" : "objects were";
@@ -181,8 +194,8 @@ async function main(): Promise<number> {
     console.error(`Backfill failed: ${run.error}`);
     return 1;
   } finally {
+    if (!args.dryRun) await logBackfillRun(db, run);
     await store.close();
-    if (!args.dryRun) await logBackfillRun(database, run);
   }
 }
 

@@ -1,12 +1,10 @@
 /**
  * The run log of `npm run backfill`: one row per run in `clerk_sync.backfill_runs`, written
- * at its end through `public.record_clerk_backfill_run()` over the run's own transport, so
+ * at its end through `public.record_clerk_backfill_run()` over the run's own database, so
  * that `npm run status` can show the last run and what it changed. Dry runs change nothing
  * and are not logged.
  */
-import postgres from "postgres";
-import type { DatabaseConfig } from "../functions/clerk-webhook/config.ts";
-import { createServerClient } from "../functions/clerk-webhook/supabase_store.ts";
+import type { Database } from "../functions/clerk-webhook/database.ts";
 import type { BackfillSummary } from "./backfill_sync.ts";
 import type { RunCounts, SkippedKind } from "./sync_status.ts";
 
@@ -30,10 +28,10 @@ function counts(
   return { fetched, applied, stale, duplicate, deleted, invalid };
 }
 
-/** Records `run` in the database of `database`; throws when it cannot. */
-export async function recordBackfillRun(database: DatabaseConfig, run: BackfillRun): Promise<void> {
+/** Records `run` in `db`; throws when it cannot. */
+export async function recordBackfillRun(db: Database, run: BackfillRun): Promise<void> {
   const summaries = Object.entries(run.summaries);
-  const args = {
+  await db.call("record_clerk_backfill_run", {
     p_started_at: run.startedAt.toISOString(),
     p_finished_at: new Date().toISOString(),
     p_mode: run.reconcile ? "reconcile" : "backfill",
@@ -47,34 +45,16 @@ export async function recordBackfillRun(database: DatabaseConfig, run: BackfillR
       ]),
     ]),
     p_error: run.error ?? null,
-  };
-  if (database.transport === "supabase") {
-    const client = createServerClient(database.url, database.key);
-    const { error, status } = await client.rpc("record_clerk_backfill_run", args);
-    if (error !== null) throw new Error(`${status} ${error.code} ${error.message}`);
-    return;
-  }
-  const sql = postgres(database.url, {
-    max: 1,
-    onnotice: () => {},
-    connection: { application_name: "clerk-backfill" },
   });
-  try {
-    await sql`select public.record_clerk_backfill_run(
-      ${args.p_started_at}, ${args.p_finished_at}, ${args.p_mode}, ${args.p_ok},
-      ${sql.json(args.p_counts)}, ${args.p_error})`;
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
 }
 
 /**
  * Records `run` like {@linkcode recordBackfillRun}, but only warns on stderr when it cannot
  * (a database without the health migration yet): the run itself is what matters.
  */
-export async function logBackfillRun(database: DatabaseConfig, run: BackfillRun): Promise<void> {
+export async function logBackfillRun(db: Database, run: BackfillRun): Promise<void> {
   try {
-    await recordBackfillRun(database, run);
+    await recordBackfillRun(db, run);
   } catch (error) {
     console.error(
       `Could not record the run in clerk_sync.backfill_runs: ${(error as Error).message}`,

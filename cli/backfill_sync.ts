@@ -1,6 +1,6 @@
 /**
- * Bringing the synced tables to Clerk's current state, one kind of object at a time
- * (users, organizations, memberships): every object of the Clerk API goes through the
+ * Bringing the synced tables to Clerk's current state, one entity at a time (users,
+ * organizations, memberships, as functions/clerk-webhook/entities.ts lists them): every object of the Clerk API goes through the
  * webhook's parser and the webhook's SQL function, as an event of its current state;
  * `reconcile` also deletes the rows of objects Clerk no longer has.
  *
@@ -19,7 +19,9 @@ import { type ClerkEvent, parseClerkEvent } from "../functions/clerk-webhook/cle
 import type { EntityState } from "../functions/clerk-webhook/entity.ts";
 import { InvalidEventError } from "../functions/clerk-webhook/schema.ts";
 import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
-import type { StoredRow, StoredVersionsReader, SyncedTable } from "./backfill_rows.ts";
+import type { Database } from "../functions/clerk-webhook/database.ts";
+import type { Entity } from "../functions/clerk-webhook/entity.ts";
+import { readStoredVersions, type StoredRow, type StoredVersions } from "./backfill_rows.ts";
 import { type ClerkApi, MAX_PAGE_SIZE, type Page } from "./clerk_api.ts";
 
 /**
@@ -44,47 +46,33 @@ export interface BackfillKind {
   /** The object as Clerk has it now, or null once Clerk says it is gone. */
   confirm(id: string, row: StoredRow): Promise<unknown | null>;
   /** The table's rows; read once, after the listing, for reconcile and dry runs. */
-  readStored: StoredVersionsReader;
+  readStored: () => Promise<StoredVersions>;
 }
 
-/** The kinds the sync keeps, read from `clerk` and, with `reader`, from their tables. */
-export function backfillKinds(
-  clerk: Pick<
-    ClerkApi,
-    | "listUsers"
-    | "listOrganizations"
-    | "listMemberships"
-    | "getUser"
-    | "getOrganization"
-    | "getMembership"
-  >,
-  reader: (table: SyncedTable) => StoredVersionsReader,
-): { users: BackfillKind; organizations: BackfillKind; memberships: BackfillKind } {
+/**
+ * `entity` as the backfill reads it: from `clerk` where its module says Clerk lists it,
+ * and from its table in `db`. A listed object is applied as the entity's last state type
+ * (its `.updated`), a deletion as its delete type.
+ */
+export function backfillKind(
+  entity: Entity,
+  clerk: Pick<ClerkApi, "list" | "find">,
+  db: Database,
+): BackfillKind {
+  const { one } = entity.clerk;
+  const parentColumn = "parentColumn" in one ? one.parentColumn : undefined;
   return {
-    users: {
-      noun: "users",
-      stateType: "user.updated",
-      deleteType: "user.deleted",
-      list: (page) => clerk.listUsers(page),
-      confirm: (id) => clerk.getUser(id),
-      readStored: reader("users"),
-    },
-    organizations: {
-      noun: "organizations",
-      stateType: "organization.updated",
-      deleteType: "organization.deleted",
-      list: (page) => clerk.listOrganizations(page),
-      confirm: (id) => clerk.getOrganization(id),
-      readStored: reader("organizations"),
-    },
-    memberships: {
-      noun: "memberships",
-      stateType: "organizationMembership.updated",
-      deleteType: "organizationMembership.deleted",
-      list: (page) => clerk.listMemberships(page),
-      confirm: (id, row) => clerk.getMembership(row.organizationId ?? "", id),
-      readStored: reader("organization_memberships"),
-    },
+    noun: entity.plural,
+    stateType: entity.stateTypes.at(-1)!,
+    deleteType: entity.deleteType,
+    list: (page) => clerk.list(entity.clerk, page),
+    confirm: (id, row) =>
+      clerk.find(
+        entity.clerk,
+        id,
+        parentColumn === undefined ? {} : { [parentColumn]: row.parent },
+      ),
+    readStored: () => readStoredVersions(db, entity.table, parentColumn),
   };
 }
 
@@ -93,7 +81,7 @@ export type PlannedAction = "create" | "update" | "delete";
 
 /** Options of {@linkcode backfill}. */
 export interface BackfillOptions {
-  /** What to bring: users, organizations or memberships (see {@linkcode backfillKinds}). */
+  /** What to bring: an entity (see {@linkcode backfillKind}). */
   kind: BackfillKind;
   store: SyncStore;
   /** Also delete rows whose objects Clerk no longer has. */
@@ -148,7 +136,7 @@ export class TooManyDeletionsError extends Error {
 const OVERLAP_SHARE = 0.1;
 
 /**
- * Pages through Clerk's users and applies each one (or plans it, in a dry run); with
+ * Pages through Clerk's objects of one entity and applies each one (or plans it, in a dry run); with
  * `reconcile`, confirms with Clerk each row the listing did not return and deletes the
  * ones Clerk answers 404 for. Stops at the first failure of Clerk or the database,
  * with everything applied so far committed and reported through `onProgress`.
@@ -293,7 +281,7 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
 }
 
 /** One line describing `summary` of `noun`, for progress and the end of a run. */
-export function progress(summary: BackfillSummary, dryRun: boolean, noun = "users"): string {
+export function progress(summary: BackfillSummary, dryRun: boolean, noun: string): string {
   const { fetched, applied, stale, duplicate, deleted, invalid } = summary;
   const parts = dryRun ? [`${fetched} ${noun} fetched`] : [
     `${fetched} ${noun} fetched`,

@@ -1,7 +1,7 @@
 /**
- * The endpoints of Clerk's Backend API that the backfill reads (users, organizations,
- * memberships), with Clerk's rate limits honoured, passing failures retried, and every
- * refusal reported as Clerk worded it.
+ * Clerk's Backend API as the backfill reads it: each entity's listing and objects, where
+ * its module says (entity.ts, `ClerkSource`), with Clerk's rate limits honoured, passing
+ * failures retried, and every refusal reported as Clerk worded it.
  *
  * Plain `fetch` rather than the official `@clerk/backend` client: that client runs in
  * Deno and takes `apiUrl`, but (3.25.0) it retries nothing (a 429 or 5xx is thrown with
@@ -12,6 +12,7 @@
  * with Clerk's documented shapes are less code than wrapping all that.
  */
 import { ConfigError, type Env } from "../functions/clerk-webhook/config.ts";
+import type { ClerkFeature, ClerkSource } from "../functions/clerk-webhook/entity.ts";
 import { describeKey } from "../functions/clerk-webhook/key_kinds.ts";
 
 /** Clerk's Backend API; `CLERK_API_URL` overrides it. */
@@ -65,9 +66,6 @@ export function readClerkApiConfig(env: Env): ClerkApiConfig {
   }
   return { secretKey, apiUrl: apiUrl.replace(/\/+$/, "") };
 }
-
-/** Clerk's error code for any organization endpoint of an instance without organizations. */
-export const ORGANIZATIONS_OFF = "organization_not_enabled_in_instance";
 
 /**
  * The codes of a 403 that refuses the key rather than the request, from Clerk's index of
@@ -129,6 +127,14 @@ export interface ClerkApiOptions extends ClerkApiConfig {
   onRetry?: (notice: RetryNotice) => void;
 }
 
+/** `template` with each `{name}` replaced by its value, URL-encoded. */
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(
+    /\{(\w+)\}/g,
+    (_, name: string) => encodeURIComponent(values[name] ?? ""),
+  );
+}
+
 /** A `Retry-After` longer than this is not waited for: the run gives up instead. */
 const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
 
@@ -149,31 +155,26 @@ export class ClerkApi {
   }
 
   /**
-   * One page of `GET /v1/users`, oldest first (`order_by=+created_at`): users created
-   * while paging land on later pages instead of shifting the ones not yet read.
+   * One page of the listing of `source`, oldest first (`order_by=+created_at`): objects
+   * created while paging land on later pages instead of shifting the ones not yet read.
    */
-  listUsers(page: Page): Promise<unknown[]> {
-    return this.#list("/v1/users", page, (json) => json);
-  }
-
-  /** One page of `GET /v1/organizations` (`{ data, total_count }`), oldest first. */
-  listOrganizations(page: Page): Promise<unknown[]> {
-    return this.#list("/v1/organizations", page, (json) => (json as { data?: unknown })?.data);
+  list(source: ClerkSource, page: Page): Promise<unknown[]> {
+    return this.#list(source.list, page, source.wrapped);
   }
 
   /**
-   * Whether the instance has organizations on: false when Clerk answers
-   * `GET /v1/organizations` with 403 `organization_not_enabled_in_instance`, as it does
-   * for every organization endpoint of an instance without them (Clerk's default). Any
-   * other failure throws: a refusal never reads as "no organizations".
+   * Whether the instance has `feature` on: false when Clerk answers its probe with 403
+   * and the feature's code, as it does for every endpoint of a feature that is off
+   * (organizations, by default). Any other failure throws: a refusal never reads as
+   * "none".
    */
-  async organizationsEnabled(): Promise<boolean> {
+  async enabled(feature: ClerkFeature): Promise<boolean> {
     try {
-      await this.listOrganizations({ limit: 1, offset: 0 });
+      await this.#list(feature.probe, { limit: 1, offset: 0 }, true);
       return true;
     } catch (error) {
       if (
-        error instanceof ClerkApiError && error.status === 403 && error.code === ORGANIZATIONS_OFF
+        error instanceof ClerkApiError && error.status === 403 && error.code === feature.offCode
       ) {
         return false;
       }
@@ -181,53 +182,32 @@ export class ClerkApi {
     }
   }
 
-  /** One page of the instance-wide `GET /v1/organization_memberships`, oldest first. */
-  listMemberships(page: Page): Promise<unknown[]> {
-    return this.#list(
-      "/v1/organization_memberships",
-      page,
-      (json) => (json as { data?: unknown })?.data,
-    );
-  }
-
   /**
-   * `GET /v1/users/{id}`: the user, or null when Clerk answers 404
-   * `resource_not_found`. Any other 404 (a proxy, a wrong `CLERK_API_URL`) is an error,
-   * never taken as "deleted".
+   * Object `id` of `source` as Clerk has it now, or null when Clerk answers 404
+   * `resource_not_found` (any other 404, from a proxy or a wrong `CLERK_API_URL`, is an
+   * error, never taken as "deleted"). An object Clerk has no endpoint for (a membership)
+   * is looked for in its parent's listing, named by `row[parentColumn]`: null when the
+   * parent is gone or no longer lists it.
    */
-  getUser(id: string): Promise<unknown | null> {
-    return this.#find(`/v1/users/${encodeURIComponent(id)}`);
-  }
-
-  /** `GET /v1/organizations/{id}`: the organization, or null when Clerk has it no more. */
-  getOrganization(id: string): Promise<unknown | null> {
-    return this.#find(`/v1/organizations/${encodeURIComponent(id)}`);
-  }
-
-  /**
-   * Membership `id` of organization `organizationId`, or null when the organization is
-   * gone or no longer lists it (Clerk has no endpoint for one membership by id).
-   */
-  async getMembership(organizationId: string, id: string): Promise<unknown | null> {
-    if (await this.getOrganization(organizationId) === null) return null;
-    const path = `/v1/organizations/${encodeURIComponent(organizationId)}/memberships`;
+  async find(
+    source: ClerkSource,
+    id: string,
+    row: Readonly<Record<string, string | undefined>> = {},
+  ): Promise<unknown | null> {
+    const { one } = source;
+    if ("path" in one) return await this.#find(fill(one.path, { id }));
+    const parent = row[one.parentColumn] ?? "";
+    if (await this.#find(fill(one.parentPath, { parent })) === null) return null;
+    const path = fill(one.listPath, { parent });
     for (let offset = 0;; offset += MAX_PAGE_SIZE) {
-      const page = await this.#list(
-        path,
-        { limit: MAX_PAGE_SIZE, offset },
-        (json) => (json as { data?: unknown })?.data,
-      );
-      const found = page.find((membership) => (membership as { id?: unknown })?.id === id);
+      const page = await this.#list(path, { limit: MAX_PAGE_SIZE, offset }, true);
+      const found = page.find((object) => (object as { id?: unknown })?.id === id);
       if (found !== undefined) return found;
       if (page.length < MAX_PAGE_SIZE) return null;
     }
   }
 
-  async #list(
-    resource: string,
-    page: Page,
-    items: (json: unknown) => unknown,
-  ): Promise<unknown[]> {
+  async #list(resource: string, page: Page, wrapped: boolean): Promise<unknown[]> {
     const query = new URLSearchParams({
       limit: String(page.limit),
       offset: String(page.offset),
@@ -236,7 +216,8 @@ export class ClerkApi {
     const path = `${resource}?${query}`;
     const response = await this.#get(path);
     if (!response.ok) throw await refusal(path, response, this.#config.secretKey);
-    const list = items(await readJson(path, response));
+    const json = await readJson(path, response);
+    const list = wrapped ? (json as { data?: unknown } | null)?.data : json;
     if (!Array.isArray(list)) {
       throw new ClerkApiError(
         `Clerk API answered GET ${path} with JSON that is not a list`,

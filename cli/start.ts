@@ -13,7 +13,8 @@ import {
   SECRET_VARIABLES,
 } from "../functions/clerk-webhook/config.ts";
 import { createHandler } from "../functions/clerk-webhook/handler.ts";
-import { openStore } from "../functions/clerk-webhook/open_store.ts";
+import { openStore } from "../functions/clerk-webhook/open_database.ts";
+import { createSyncStore } from "../functions/clerk-webhook/sync_store.ts";
 import { SchemaMismatchError, type SyncStore } from "../functions/clerk-webhook/store.ts";
 import { WebhookVerifier } from "../functions/clerk-webhook/verify.ts";
 import { type EmbeddedDatabase, openEmbeddedDatabase } from "./embedded_database.ts";
@@ -28,7 +29,7 @@ import {
   removeRunningServer,
   writeRunningServer,
 } from "./local_dev.ts";
-import { createPGliteStore } from "./pglite_store.ts";
+import { openPGliteDatabase } from "./pglite_database.ts";
 
 const env = (name: string) => Deno.env.get(name);
 
@@ -64,7 +65,7 @@ function createStore(
 ): Promise<SyncStore> {
   return embedded === undefined
     ? openStore(config.database)
-    : Promise.resolve(createPGliteStore(embedded.db));
+    : Promise.resolve(createSyncStore(openPGliteDatabase(embedded.db)));
 }
 
 /** Where the writes go, for the banner; never credentials. */

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, readDatabaseConfig } from "../functions/clerk-webhook/config.ts";
+import { openDatabase } from "../functions/clerk-webhook/open_database.ts";
 import {
   DEFAULT_THRESHOLDS,
   formatDuration,
@@ -133,7 +134,15 @@ async function main(): Promise<number> {
   if (typeof args === "number") return args;
   let status: SyncStatus;
   try {
-    status = await readSyncStatus(readDatabaseConfig((name) => Deno.env.get(name)));
+    const db = await openDatabase(readDatabaseConfig((name) => Deno.env.get(name)), {
+      connections: 1,
+      applicationName: "clerk-status",
+    });
+    try {
+      status = await readSyncStatus(db);
+    } finally {
+      await db.close();
+    }
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`Configuration error: ${error.message}`);

@@ -1,10 +1,8 @@
 /**
- * Reading the sync's health summary, `public.clerk_sync_status()`, over the transport a
- * configuration names: a direct connection, or the Data API as `service_role` (`rpc`).
+ * Reading the sync's health summary, `public.clerk_sync_status()`, through the database
+ * port (a direct connection, or the Data API as `service_role`).
  */
-import postgres from "postgres";
-import type { DatabaseConfig } from "../functions/clerk-webhook/config.ts";
-import { createServerClient } from "../functions/clerk-webhook/supabase_store.ts";
+import type { Database } from "../functions/clerk-webhook/database.ts";
 import type { BackfillSummary } from "./backfill_sync.ts";
 
 /** Webhook deliveries of one window, by what they did; `refused` counts refused messages. */
@@ -15,8 +13,8 @@ export interface WindowCounts {
   refused: number;
 }
 
-/** A delivery the function refused after verifying it. */
-export interface Refusal {
+/** A delivery the function refused after verifying it, as the status lists it. */
+export interface RecordedRefusal {
   svix_id: string;
   event_type: string | null;
   status: number;
@@ -60,28 +58,12 @@ export interface SyncStatus {
   deliveries: { last_hour: WindowCounts; last_day: WindowCounts };
   last_delivery_at: string | null;
   last_by_type: Record<string, { received_at: string; event_at: string }>;
-  refusals: { total: number; recent: Refusal[] };
+  refusals: { total: number; recent: RecordedRefusal[] };
   last_run: BackfillRunRow | null;
   ledger: { entries: number; oldest_at: string | null };
 }
 
-/** Reads the summary from the database of `database`; throws with the database's reason. */
-export async function readSyncStatus(database: DatabaseConfig): Promise<SyncStatus> {
-  if (database.transport === "supabase") {
-    const client = createServerClient(database.url, database.key);
-    const { data, error, status } = await client.rpc("clerk_sync_status");
-    if (error !== null) throw new Error(`${status} ${error.code} ${error.message}`);
-    return data as SyncStatus;
-  }
-  const sql = postgres(database.url, {
-    max: 1,
-    onnotice: () => {},
-    connection: { application_name: "clerk-status" },
-  });
-  try {
-    const [row] = await sql<{ status: SyncStatus }[]>`select public.clerk_sync_status() as status`;
-    return row!.status;
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+/** Reads the summary from `db`; throws with the database's reason. */
+export async function readSyncStatus(db: Database): Promise<SyncStatus> {
+  return await db.call("clerk_sync_status") as SyncStatus;
 }

@@ -1,5 +1,7 @@
 /**
- * A stand-in for Clerk's Backend API in tests: the endpoints the backfill reads.
+ * A stand-in for Clerk's Backend API in tests: the endpoints the backfill reads, for every
+ * entity of the sync's registry (functions/clerk-webhook/entities.ts), where its module
+ * says Clerk has them.
  * The real API needs a Clerk account and the internet, which tests here have neither,
  * so this module follows Clerk's documented behaviour:
  *
@@ -35,6 +37,14 @@ import {
   userEvent,
   type UserState,
 } from "./clerk_events.ts";
+import { ENTITIES } from "../functions/clerk-webhook/entities.ts";
+import type { Entity } from "../functions/clerk-webhook/entity.ts";
+import { MEMBERSHIP } from "../functions/clerk-webhook/membership.ts";
+import { ORGANIZATION } from "../functions/clerk-webhook/organization.ts";
+import { USER } from "../functions/clerk-webhook/user.ts";
+
+/** A Clerk object as its webhooks' `data` and the Backend API carry it. */
+type Clerk = Record<string, unknown>;
 
 /** One error of Clerk's error answer, as Clerk sends it. */
 export interface ClerkErrorEntry {
@@ -119,16 +129,74 @@ const NOT_FOUND: ClerkErrorEntry = {
   long_message: "Resource not found",
 };
 
+/** A path template's pattern: `{name}` matches one segment. */
+function pattern(template: string): RegExp {
+  const escaped = template.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+  return new RegExp(`^${escaped.replace(/\\\{\w+\\\}|\{\w+\}/g, "([^/]+)")}$`);
+}
+
 /** Starts the stand-in on 127.0.0.1, on `options.port` or a free port. */
 export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiStandIn {
-  const users = new Map<string, Record<string, unknown>>();
-  const organizations = new Map<string, Record<string, unknown>>();
-  const memberships = new Map<string, Record<string, unknown>>();
+  /** Clerk's objects of each entity, by id, in the shape of its webhooks' `data`. */
+  const objects = new Map(ENTITIES.map((entity) => [entity, new Map<string, Clerk>()]));
+  const users = objects.get(USER)!;
+  const organizations = objects.get(ORGANIZATION)!;
+  const memberships = objects.get(MEMBERSHIP)!;
   const requests: ServedRequest[] = [];
-  const organizationOf = (membership: Record<string, unknown>) =>
-    (membership.organization as { id: string }).id;
-  const userOf = (membership: Record<string, unknown>) =>
-    (membership.public_user_data as { user_id: string }).user_id;
+  /** A state column of an object, as the webhook's parser reads it (a membership's parent). */
+  const column = (entity: Entity, object: Clerk, name: string) =>
+    entity.parseState(object, Date.now()).state[name];
+
+  /** Each entity's endpoints, where its module says Clerk has them. */
+  const routes = ENTITIES.flatMap((entity) => {
+    const { clerk } = entity;
+    const all = () => [...objects.get(entity)!.values()];
+    const served: {
+      path: RegExp;
+      serve: (match: string[], params: URLSearchParams) => Promise<Response>;
+    }[] = [
+      {
+        path: pattern(clerk.list),
+        serve: async (_, params) =>
+          clerk.wrapped
+            ? listed(all(), params)
+            : Response.json(await list(all(), params, entity === USER)),
+      },
+    ];
+    const { one } = clerk;
+    if ("path" in one) {
+      served.push({
+        path: pattern(one.path),
+        serve: ([id]) => {
+          const found = objects.get(entity)!.get(decodeURIComponent(id!));
+          return Promise.resolve(
+            found === undefined ? clerkError(404, NOT_FOUND) : Response.json(found),
+          );
+        },
+      });
+    } else {
+      // The parent is the entity whose own path is the one named for it (a membership's
+      // organization): a listing of a parent Clerk does not have is a 404.
+      const shape = (template: string) => template.replace(/\{\w+\}/g, "{}");
+      const parent = ENTITIES.find((other) =>
+        "path" in other.clerk.one && shape(other.clerk.one.path) === shape(one.parentPath)
+      );
+      served.push({
+        path: pattern(one.listPath),
+        serve: ([segment], params) => {
+          const id = decodeURIComponent(segment!);
+          if (parent !== undefined && !objects.get(parent)!.has(id)) {
+            return Promise.resolve(clerkError(404, NOT_FOUND));
+          }
+          return listed(
+            all().filter((object) => column(entity, object, one.parentColumn) === id),
+            params,
+          );
+        },
+      });
+    }
+    return served;
+  });
 
   async function answer(request: Request, number: number): Promise<Response> {
     const url = new URL(request.url);
@@ -151,23 +219,11 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
     if (options.organizations === false && ORGANIZATION_PATH.test(url.pathname)) {
       return Response.json(ORGANIZATIONS_OFF, { status: 403 });
     }
-    const path = url.pathname;
-    const params = url.searchParams;
-    if (path === "/v1/users") return Response.json(await list(users.values(), params, true));
-    if (path === "/v1/organizations") return listed(organizations.values(), params);
-    if (path === "/v1/organization_memberships") return listed(memberships.values(), params);
-    const members = path.match(/^\/v1\/organizations\/([^/]+)\/memberships$/);
-    if (members !== null) {
-      const id = decodeURIComponent(members[1]!);
-      if (!organizations.has(id)) return clerkError(404, NOT_FOUND);
-      return listed([...memberships.values()].filter((m) => organizationOf(m) === id), params);
+    for (const route of routes) {
+      const match = url.pathname.match(route.path);
+      if (match !== null) return await route.serve(match.slice(1), url.searchParams);
     }
-    const one = path.match(/^\/v1\/(users|organizations)\/([^/]+)$/);
-    const found = one === null
-      ? undefined
-      : (one[1] === "users" ? users : organizations).get(decodeURIComponent(one[2]!));
-    if (found === undefined) return clerkError(404, NOT_FOUND);
-    return Response.json(found);
+    return clerkError(404, NOT_FOUND);
   }
 
   /** A listing as Clerk answers it for organizations and memberships. */
@@ -221,7 +277,9 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
     },
     remove(id) {
       users.delete(id);
-      for (const [key, m] of memberships) if (userOf(m) === id) memberships.delete(key);
+      for (const [key, m] of memberships) {
+        if (column(MEMBERSHIP, m, "user_id") === id) memberships.delete(key);
+      }
     },
     putOrganization(state) {
       const organization = organizationEvent("organization.updated", state).data as Record<
@@ -233,7 +291,9 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
     },
     removeOrganization(id) {
       organizations.delete(id);
-      for (const [key, m] of memberships) if (organizationOf(m) === id) memberships.delete(key);
+      for (const [key, m] of memberships) {
+        if (column(MEMBERSHIP, m, "organization_id") === id) memberships.delete(key);
+      }
     },
     putMembership(state) {
       const membership = membershipEvent("organizationMembership.updated", state).data as Record<

@@ -5,12 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
-import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
 import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
 import { USER_SYNC_FORMAT } from "../functions/clerk-webhook/user.ts";
-import { createStoredVersionsReader } from "../cli/backfill_rows.ts";
-import { backfill, backfillKinds } from "../cli/backfill_sync.ts";
-import { ClerkApi, ClerkApiError, ORGANIZATIONS_OFF } from "../cli/clerk_api.ts";
+import { backfill, backfillKind } from "../cli/backfill_sync.ts";
+import { ClerkApi, ClerkApiError } from "../cli/clerk_api.ts";
+import { MEMBERSHIP } from "../functions/clerk-webhook/membership.ts";
+import { ORGANIZATION, ORGANIZATIONS } from "../functions/clerk-webhook/organization.ts";
+import { openPostgresDatabase } from "../functions/clerk-webhook/postgres_database.ts";
+import { USER } from "../functions/clerk-webhook/user.ts";
 import {
   membershipEvent,
   newClerkId,
@@ -24,7 +26,7 @@ import { startDataApi } from "../dev/data_api.ts";
 import { serveLocally } from "./support/server.ts";
 import { newSvixId } from "../dev/webhooks.ts";
 import { type CommandResult, runDeno } from "./support/run_deno.ts";
-import { testOn } from "./support/transports.ts";
+import { directStore, testOn } from "./support/transports.ts";
 
 const CLI = new URL("../cli/backfill.ts", import.meta.url);
 const STATUS = new URL("../cli/status.ts", import.meta.url);
@@ -183,7 +185,7 @@ Deno.test("backfill run twice changes nothing the second time: every user is a d
 Deno.test("backfill keeps a newer webhook state, and a webhook of the same state wins the tie", async () => {
   await using db = await scratchDatabase();
   await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
-  const store = createPostgresStore(db.url);
+  const store = directStore(db.url);
   try {
     const newer = { id: newClerkId(), email: null, firstName: "Old", updatedAt: at(1) };
     const same = { id: newClerkId(), email: null, firstName: "Same", updatedAt: at(2) };
@@ -211,7 +213,7 @@ Deno.test("backfill keeps a newer webhook state, and a webhook of the same state
 
 Deno.test("backfill --reconcile deletes a row whose user is gone, not one created after the listing", async () => {
   await using db = await scratchDatabase();
-  const store = createPostgresStore(db.url);
+  const store = directStore(db.url);
   const kept = { id: newClerkId(), email: null, createdAt: at(0), updatedAt: at(1) };
   const gone = { id: newClerkId(), email: null, createdAt: at(0), updatedAt: at(2) };
   const late = { id: newClerkId(), email: null, createdAt: at(30), updatedAt: at(30) };
@@ -257,7 +259,7 @@ Deno.test("backfill --reconcile deletes a row whose user is gone, not one create
 Deno.test("backfill --reconcile erases a gone user's row that an app's foreign key holds, as a user.deleted does", async () => {
   await using db = await scratchDatabase();
   await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
-  const store = createPostgresStore(db.url);
+  const store = directStore(db.url);
   try {
     const kept = { id: newClerkId(), email: null, createdAt: at(0), updatedAt: at(1) };
     const gone = {
@@ -341,7 +343,7 @@ Deno.test("backfill brings organizations and memberships, and --reconcile remove
 Deno.test("backfill --reconcile refuses to delete most rows, as when the key is another instance's", async () => {
   await using db = await scratchDatabase();
   await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
-  const store = createPostgresStore(db.url);
+  const store = directStore(db.url);
   try {
     for (let n = 0; n < 11; n++) {
       await webhook(store, { id: newClerkId(), email: null, updatedAt: at(n) });
@@ -368,7 +370,7 @@ Deno.test("backfill --reconcile refuses to delete most rows, as when the key is 
 Deno.test("backfill --dry-run --reconcile prints the creates, updates and deletes, and changes nothing", async () => {
   await using db = await scratchDatabase();
   await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
-  const store = createPostgresStore(db.url);
+  const store = directStore(db.url);
   try {
     const created = { id: newClerkId(), email: null, updatedAt: at(1) };
     const updated = { id: newClerkId(), email: null, firstName: "Now", updatedAt: at(3) };
@@ -568,7 +570,7 @@ async function organizationTables(db: ScratchDatabase): Promise<string> {
 Deno.test("backfill --reconcile on an instance with organizations off deletes gone users and leaves every organization and membership row as it is", async () => {
   await using db = await scratchDatabase();
   await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY, organizations: false });
-  const store = createPostgresStore(db.url);
+  const store = directStore(db.url);
   try {
     const kept = { id: newClerkId(), email: null, updatedAt: at(1) };
     const gone = { id: newClerkId(), email: null, updatedAt: at(2) };
@@ -603,7 +605,7 @@ Deno.test("backfill --reconcile on an instance with organizations off deletes go
 Deno.test("backfill --dry-run --reconcile on an instance with organizations off plans the users only and prints the same line", async () => {
   await using db = await scratchDatabase();
   await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY, organizations: false });
-  const store = createPostgresStore(db.url);
+  const store = directStore(db.url);
   try {
     const created = { id: newClerkId(), email: null, updatedAt: at(1) };
     const gone = { id: newClerkId(), email: null, updatedAt: at(2) };
@@ -637,7 +639,7 @@ Deno.test("backfill --reconcile deletes no organization when Clerk refuses the o
       3: {
         status: 403,
         error: {
-          code: ORGANIZATIONS_OFF,
+          code: ORGANIZATIONS.offCode,
           message: "access denied",
           long_message: "The organizations feature is not enabled for this instance.",
         },
@@ -645,7 +647,7 @@ Deno.test("backfill --reconcile deletes no organization when Clerk refuses the o
     },
   });
   clerk.put(user);
-  const store = createPostgresStore(db.url);
+  const store = directStore(db.url);
   try {
     await webhook(store, user);
     await organizationRows(store); // Not in Clerk: a listing read as "none" would delete it.
@@ -695,25 +697,29 @@ Deno.test("backfill reports another Clerk error with Clerk's own code and messag
   assert.deepEqual(await rows(db), []);
 });
 
-Deno.test("ClerkApi.organizationsEnabled() takes only Clerk's organization_not_enabled_in_instance as off; the listings then fail, never answer none", async () => {
+Deno.test("ClerkApi.enabled(ORGANIZATIONS) takes only Clerk's organization_not_enabled_in_instance as off; the listings then fail, never answer none", async () => {
   const page = { limit: 10, offset: 0 };
   await using on = startClerkApiStandIn({ secretKey: SECRET_KEY });
   assert.equal(
-    await new ClerkApi({ secretKey: SECRET_KEY, apiUrl: on.url }).organizationsEnabled(),
+    await new ClerkApi({ secretKey: SECRET_KEY, apiUrl: on.url }).enabled(ORGANIZATIONS),
     true,
   );
 
   await using off = startClerkApiStandIn({ secretKey: SECRET_KEY, organizations: false });
   const api = new ClerkApi({ secretKey: SECRET_KEY, apiUrl: off.url });
-  assert.equal(await api.organizationsEnabled(), false);
+  assert.equal(await api.enabled(ORGANIZATIONS), false);
   const refusedForOrganizationsOff = (error: unknown) =>
-    error instanceof ClerkApiError && error.status === 403 && error.code === ORGANIZATIONS_OFF &&
+    error instanceof ClerkApiError && error.status === 403 &&
+    error.code === ORGANIZATIONS.offCode &&
     /: The organizations feature is not enabled for this instance\. \(organization_not_enabled_in_instance\)$/
       .test(error.message);
-  await assert.rejects(api.listOrganizations(page), refusedForOrganizationsOff);
-  await assert.rejects(api.listMemberships(page), refusedForOrganizationsOff);
-  await assert.rejects(api.getOrganization("org_1"), refusedForOrganizationsOff);
-  await assert.rejects(api.getMembership("org_1", "orgmem_1"), refusedForOrganizationsOff);
+  await assert.rejects(api.list(ORGANIZATION.clerk, page), refusedForOrganizationsOff);
+  await assert.rejects(api.list(MEMBERSHIP.clerk, page), refusedForOrganizationsOff);
+  await assert.rejects(api.find(ORGANIZATION.clerk, "org_1"), refusedForOrganizationsOff);
+  await assert.rejects(
+    api.find(MEMBERSHIP.clerk, "orgmem_1", { organization_id: "org_1" }),
+    refusedForOrganizationsOff,
+  );
 
   // A 403 that refuses the key is no "off": it fails, and says to check the key.
   await using refusing = startClerkApiStandIn({
@@ -730,7 +736,7 @@ Deno.test("ClerkApi.organizationsEnabled() takes only Clerk's organization_not_e
     },
   });
   await assert.rejects(
-    new ClerkApi({ secretKey: SECRET_KEY, apiUrl: refusing.url }).organizationsEnabled(),
+    new ClerkApi({ secretKey: SECRET_KEY, apiUrl: refusing.url }).enabled(ORGANIZATIONS),
     (error: unknown) =>
       error instanceof ClerkApiError && error.status === 403 &&
       /: You are not authorized to perform this request \(authorization_invalid\); check CLERK_SECRET_KEY: .*, and this one is a development instance's key$/
@@ -746,15 +752,16 @@ Deno.test("backfill() gives up on a lasting 5xx with a clear error, keeping the 
   });
   const users = fiveUsers().sort((a, b) => a.createdAt! - b.createdAt!);
   for (const user of users) clerk.put(user);
-  const store = createPostgresStore(db.url);
+  const store = directStore(db.url);
   const progress: string[] = [];
   try {
     await assert.rejects(
       backfill({
-        kind: backfillKinds(
+        kind: backfillKind(
+          USER,
           new ClerkApi({ secretKey: SECRET_KEY, apiUrl: clerk.url, retries: 2, backoffMs: 5 }),
-          (table) => createStoredVersionsReader({ transport: "postgres", url: db.url }, table),
-        ).users,
+          openPostgresDatabase(db.url),
+        ),
         store,
         pageSize: 2,
         onProgress: (line) => progress.push(line),
@@ -788,13 +795,14 @@ Deno.test("backfill() skips nobody when users are deleted in Clerk while it page
     onListPage: ({ offset }) => offset === 0 ? clerk.remove(users[3]!.id) : undefined,
   });
   for (const user of users) clerk.put(user);
-  const store = createPostgresStore(db.url);
+  const store = directStore(db.url);
   try {
     await backfill({
-      kind: backfillKinds(
+      kind: backfillKind(
+        USER,
         new ClerkApi({ secretKey: SECRET_KEY, apiUrl: clerk.url }),
-        (table) => createStoredVersionsReader({ transport: "postgres", url: db.url }, table),
-      ).users,
+        openPostgresDatabase(db.url),
+      ),
       store,
       pageSize: 10,
     });
@@ -813,7 +821,7 @@ test("backfill --reconcile works through the Supabase Data API as well", async (
   const secretKey = "sb_secret_backfill0data0api";
   await using api = await startDataApi({ databaseUrl: db.url, secretKey });
   await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
-  const store = createPostgresStore(db.url);
+  const store = directStore(db.url);
   const users = fiveUsers();
   const gone = { id: newClerkId(), email: null, updatedAt: at(9) };
   try {
@@ -835,12 +843,12 @@ test("backfill --reconcile works through the Supabase Data API as well", async (
   assert.deepEqual(await rows(db), users.map(expectedRow));
 });
 
-Deno.test("ClerkApi.getUser() takes only Clerk's resource_not_found as gone, never another 404", async () => {
+Deno.test("ClerkApi.find() takes only Clerk's resource_not_found as gone, never another 404", async () => {
   await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
   const user = clerk.put({ id: newClerkId(), email: null, updatedAt: at(1) });
   const api = new ClerkApi({ secretKey: SECRET_KEY, apiUrl: clerk.url });
-  assert.deepEqual(await api.getUser(String(user.id)), user);
-  assert.equal(await api.getUser(newClerkId()), null);
+  assert.deepEqual(await api.find(USER.clerk, String(user.id)), user);
+  assert.equal(await api.find(USER.clerk, newClerkId()), null);
 
   // A CLERK_API_URL that is not Clerk's (a proxy, a typo) answers its own 404s.
   await using proxy = serveLocally(() =>
@@ -848,7 +856,7 @@ Deno.test("ClerkApi.getUser() takes only Clerk's resource_not_found as gone, nev
   );
   const wrong = new ClerkApi({ secretKey: SECRET_KEY, apiUrl: proxy.url });
   await assert.rejects(
-    wrong.getUser(newClerkId()),
+    wrong.find(USER.clerk, newClerkId()),
     (error: unknown) => error instanceof ClerkApiError && error.status === 404,
   );
 });

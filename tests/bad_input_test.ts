@@ -18,10 +18,10 @@
  *   `v1,<other>,v1,<valid>` it is never looked at (400). A header sent twice reaches the
  *   handler joined with ", ", which splits into both signatures (200).
  */
+import { directStore } from "./support/transports.ts";
 import assert from "node:assert/strict";
 import { MAX_BODY_BYTES } from "../functions/clerk-webhook/body.ts";
 import { createHandler, type LogEntry } from "../functions/clerk-webhook/handler.ts";
-import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
 import { WebhookVerifier } from "../functions/clerk-webhook/verify.ts";
 import {
   deletedEvent,
@@ -44,7 +44,7 @@ const logs: LogEntry[] = [];
 const server = serveLocally(
   createHandler({
     verifier: new WebhookVerifier([current, previous]),
-    store: createPostgresStore(db.url),
+    store: directStore(db.url),
     log: (entry) => logs.push(entry),
   }),
 );

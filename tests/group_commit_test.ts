@@ -10,10 +10,9 @@ import { newClerkId, organizationEvent, userEvent } from "../dev/clerk_events.ts
 import { scratchDatabase } from "../dev/database.ts";
 import { newSvixId } from "../dev/webhooks.ts";
 import { type ClerkEvent, parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
-import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
 import { StoreUnavailableError } from "../functions/clerk-webhook/store.ts";
 import { Random } from "./support/clerk_history.ts";
-import { openTransport, testOn, TRANSPORTS } from "./support/transports.ts";
+import { directStore, openTransport, testOn, TRANSPORTS } from "./support/transports.ts";
 
 // Module-wide fixtures: the runner drops the database; the process ends with the pool.
 const db = await scratchDatabase();
@@ -92,7 +91,7 @@ Deno.test("groupCommit() does not let one failing delivery change the outcome of
 });
 
 Deno.test("groupCommit() answers 503 to every delivery of a batch that could not commit, and commits none of them", async () => {
-  await using store = createDisposable(createPostgresStore(db.url, { timeoutMs: 6000 }));
+  await using store = createDisposable(directStore(db.url, { timeoutMs: 6000 }));
   const ids = Array.from({ length: 6 }, newClerkId);
   const svixIds = ids.map(newSvixId);
   const reserved = await db.sql.reserve();

@@ -2,9 +2,9 @@
  * createHandler(), over real HTTP, writing through the direct transport into a scratch
  * copy of the migrated database: one test per row of the function's answer table.
  */
+import { directStore } from "./support/transports.ts";
 import assert from "node:assert/strict";
 import { createHandler, type LogEntry } from "../functions/clerk-webhook/handler.ts";
-import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
 import { WebhookVerifier } from "../functions/clerk-webhook/verify.ts";
 import { deletedEvent, newClerkId, SAMPLE_TEXT, userEvent } from "../dev/clerk_events.ts";
 import { scratchDatabase } from "../dev/database.ts";
@@ -15,7 +15,7 @@ import { deliver, newSecret, newSvixId, svixHeaders } from "../dev/webhooks.ts";
 const db = await scratchDatabase();
 const secret = newSecret();
 const logs: LogEntry[] = [];
-const store = createPostgresStore(db.url);
+const store = directStore(db.url);
 const server = serveLocally(
   createHandler({
     verifier: new WebhookVerifier([secret]),
@@ -206,7 +206,7 @@ Deno.test("handler answers applied, duplicate and stale with 200", async () => {
 });
 
 Deno.test("handler answers 503 when the database refuses connections, and 200 once it is back", async () => {
-  const closed = createPostgresStore("postgres://postgres@127.0.0.1:1/none", { timeoutMs: 2000 });
+  const closed = directStore("postgres://postgres@127.0.0.1:1/none", { timeoutMs: 2000 });
   await using down = serveLocally(
     createHandler({ verifier: new WebhookVerifier([secret]), store: closed, log: () => {} }),
   );

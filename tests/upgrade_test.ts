@@ -6,15 +6,15 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { createStoredVersionsReader } from "../cli/backfill_rows.ts";
-import { backfill, backfillKinds } from "../cli/backfill_sync.ts";
+import { backfill, backfillKind } from "../cli/backfill_sync.ts";
+import { openPostgresDatabase } from "../functions/clerk-webhook/postgres_database.ts";
+import { USER } from "../functions/clerk-webhook/user.ts";
 import { ClerkApi } from "../cli/clerk_api.ts";
-import { createPostgresStore } from "../functions/clerk-webhook/postgres_store.ts";
 import { userEvent } from "../dev/clerk_events.ts";
 import { startClerkApiStandIn } from "../dev/clerk_api_stand_in.ts";
 import { createMigratedDatabase, dropDatabases, pushMigrations } from "../dev/database.ts";
 import { deliver, newSecret } from "../dev/webhooks.ts";
-import { serveHandler } from "./support/transports.ts";
+import { directStore, serveHandler } from "./support/transports.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const FIRST_RELEASE = "20261127120000_clerk_user_sync.sql";
@@ -130,7 +130,7 @@ Deno.test("supabase db push upgrades a first-release database: rows, ledger and 
     assert.deepEqual({ ...a }, { email: "a2@example.com", sync_format: 1 });
 
     // The new function's next event fills the new columns.
-    const store = createPostgresStore(url);
+    const store = directStore(url);
     const secret = newSecret();
     try {
       await using server = serveHandler(store, secret);
@@ -163,10 +163,11 @@ Deno.test("supabase db push upgrades a first-release database: rows, ledger and 
         updatedAt: T + 1_000,
       });
       const summary = await backfill({
-        kind: backfillKinds(
+        kind: backfillKind(
+          USER,
           new ClerkApi({ secretKey: SECRET_KEY, apiUrl: clerk.url }),
-          (table) => createStoredVersionsReader({ transport: "postgres", url }, table),
-        ).users,
+          openPostgresDatabase(url),
+        ),
         store,
       });
       assert.equal(summary.applied, 1);

@@ -1,10 +1,16 @@
-/** The registry of the Clerk entities the sync keeps: every other event type is ignored. */
+/**
+ * The registry of the Clerk entities the sync keeps, in the order the backfill brings them
+ * (a membership after its organization and its user); every other event type is ignored.
+ * An entity is added here, in its module, in its supabase/schemas file with its lines in
+ * 50_entry_point.sql, and in a migration.
+ */
 import type { Entity } from "./entity.ts";
 import { MEMBERSHIP } from "./membership.ts";
 import { ORGANIZATION } from "./organization.ts";
 import { USER } from "./user.ts";
 
-const ENTITIES: readonly Entity[] = [USER, ORGANIZATION, MEMBERSHIP];
+/** Every entity the sync keeps. */
+export const ENTITIES: readonly Entity[] = [USER, ORGANIZATION, MEMBERSHIP];
 
 /** Every event type the sync keeps, the ones a Clerk endpoint subscribes to. */
 export const SYNCED_EVENT_TYPES: readonly string[] = ENTITIES.flatMap((entity) => [

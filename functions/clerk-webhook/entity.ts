@@ -1,4 +1,4 @@
-/** What the sync needs to know of each kind of Clerk object it keeps. */
+/** What the sync knows of each kind of Clerk object it keeps: one module per entity. */
 
 /**
  * An object's state as its SQL apply function takes it (`p_state`): column names to
@@ -10,12 +10,52 @@ export interface EntityState {
   [column: string]: unknown;
 }
 
-/** A kind of Clerk object the sync keeps: its events and how to read their `data`. */
+/**
+ * A Clerk feature an instance may have off (organizations, billing): Clerk then answers
+ * every endpoint of it with 403 and `offCode`, and the backfill skips its entities.
+ */
+export interface ClerkFeature {
+  /** As the backfill's one line says it: "organizations are off on this Clerk instance". */
+  name: string;
+  /** A listing of the feature that answers 403 `offCode` when it is off. */
+  probe: string;
+  offCode: string;
+}
+
+/** Where the backfill reads an entity from Clerk's Backend API. */
+export interface ClerkSource {
+  /** The instance-wide listing, paged by `limit` and `offset`, oldest first. */
+  list: string;
+  /** Whether the listing answers `{ data, total_count }`; else a bare array. */
+  wrapped: boolean;
+  /**
+   * One object by id (`{id}` in the path), or, where Clerk has no such endpoint, the
+   * listing of its parent that holds it: the parent's own path (a parent gone takes the
+   * object along), that listing, and the column of the state naming the parent.
+   */
+  one: { path: string } | { parentPath: string; listPath: string; parentColumn: string };
+  /** The feature it needs, when an instance may have it off. */
+  feature?: ClerkFeature;
+}
+
+/** A kind of Clerk object the sync keeps: its events, its tables, and where Clerk lists it. */
 export interface Entity {
+  /**
+   * Its one name, as the database says it (tombstones, delete modes, cascades) and the
+   * backfill's run log and `npm run status` count it: user, organization, membership.
+   */
+  name: string;
+  /** Its rows in progress lines and run logs: users, organizations, memberships. */
+  plural: string;
   /** Event types whose `data` is the object's whole state (created, updated). */
   stateTypes: readonly string[];
   /** The event type of its deletion, whose `data` carries the id. */
   deleteType: string;
+  /** Its table in schema public, and the one of its private metadata. */
+  table: string;
+  privateTable: string;
+  /** Where Clerk's Backend API lists it, for the backfill. */
+  clerk: ClerkSource;
   /**
    * Validates the `data` of a state event (`now` for refusing future times) and returns
    * the object's id and state. Throws `InvalidEventError`.

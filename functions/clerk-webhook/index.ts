@@ -1,10 +1,10 @@
 /**
- * clerk-webhook: Clerk user webhooks → public.users.
+ * clerk-webhook: Clerk's webhooks (users, organizations, memberships) → the synced tables.
  * Wires the configuration to the handler and serves it; the logic is in the modules.
  */
 import { ConfigError, readConfig, readPort } from "./config.ts";
 import { createHandler, createMisconfiguredHandler } from "./handler.ts";
-import { openStore } from "./open_store.ts";
+import { openStore } from "./open_database.ts";
 import { WebhookVerifier } from "./verify.ts";
 
 const env = (name: string) => Deno.env.get(name);

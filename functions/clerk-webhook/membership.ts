@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { Entity, EntityState } from "./entity.ts";
+import { ORGANIZATIONS } from "./organization.ts";
 import {
   clerkId,
   commonState,
@@ -39,6 +40,21 @@ export function normalizeRole(role: string): string {
 
 /** Clerk organization memberships, by the events that carry them. */
 export const MEMBERSHIP: Entity = {
+  name: "membership",
+  plural: "memberships",
+  table: "organization_memberships",
+  privateTable: "organization_memberships_private",
+  clerk: {
+    list: "/v1/organization_memberships",
+    wrapped: true,
+    // Clerk has no endpoint for one membership: it is found in its organization's list.
+    one: {
+      parentPath: "/v1/organizations/{parent}",
+      listPath: "/v1/organizations/{parent}/memberships",
+      parentColumn: "organization_id",
+    },
+    feature: ORGANIZATIONS,
+  },
   stateTypes: ["organizationMembership.created", "organizationMembership.updated"],
   deleteType: "organizationMembership.deleted",
   parseState(json, now) {

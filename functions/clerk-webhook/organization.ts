@@ -4,7 +4,7 @@
  * clerk_sync.apply_organization(). A new column is a field here and a column there.
  */
 import { z } from "zod";
-import type { Entity, EntityState } from "./entity.ts";
+import type { ClerkFeature, Entity, EntityState } from "./entity.ts";
 import {
   clerkId,
   commonState,
@@ -28,8 +28,28 @@ const data = z.object({
   updated_at: epoch,
 });
 
+/**
+ * Clerk's organizations feature, off by default for a new application: then every
+ * organization endpoint answers 403 `organization_not_enabled_in_instance`.
+ */
+export const ORGANIZATIONS: ClerkFeature = {
+  name: "organizations",
+  probe: "/v1/organizations",
+  offCode: "organization_not_enabled_in_instance",
+};
+
 /** Clerk organizations, by the events that carry them. */
 export const ORGANIZATION: Entity = {
+  name: "organization",
+  plural: "organizations",
+  table: "organizations",
+  privateTable: "organizations_private",
+  clerk: {
+    list: "/v1/organizations",
+    wrapped: true,
+    one: { path: "/v1/organizations/{id}" },
+    feature: ORGANIZATIONS,
+  },
   stateTypes: ["organization.created", "organization.updated"],
   deleteType: "organization.deleted",
   parseState(json, now) {

@@ -1,6 +1,6 @@
 /**
- * The write side shared by every transport: the arguments of public.apply_clerk_event()
- * and what its answers and failures mean. A transport only runs the call.
+ * The write side shared by every transport: the arguments of public.apply_clerk_events()
+ * and what its answers and failures mean. A transport only runs the call (database.ts).
  */
 import type { ClerkEvent } from "./clerk_event.ts";
 import type { EntityState } from "./entity.ts";

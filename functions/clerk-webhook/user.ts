@@ -49,6 +49,16 @@ const data = z.object({
 
 /** Clerk users, by the events that carry them. */
 export const USER: Entity = {
+  name: "user",
+  plural: "users",
+  table: "users",
+  privateTable: "users_private",
+  clerk: {
+    // Oldest first (order_by=+created_at): users created while paging land on later pages.
+    list: "/v1/users",
+    wrapped: false,
+    one: { path: "/v1/users/{id}" },
+  },
   stateTypes: ["user.created", "user.updated"],
   deleteType: "user.deleted",
   parseState(json, now) {

@@ -257,7 +257,7 @@ create function public.clerk_sync_versions(
   p_table regclass,
   p_after text default null,
   p_limit integer default 1000,
-  p_columns text[] default '{}'
+  p_column text default null
 )
 returns jsonb
 language plpgsql
@@ -276,20 +276,20 @@ begin
     'select coalesce(jsonb_agg(to_jsonb(r) order by r.clerk_id), ''[]'') from ('
     'select t.clerk_id, t.clerk_updated_at%s from %s t '
     'where $1 is null or t.clerk_id > $1 order by t.clerk_id limit $2) r',
-    (select coalesce(string_agg(format(', t.%I', c), ''), '') from unnest(p_columns) c),
+    case when p_column is null then '' else format(', t.%I', p_column) end,
     p_table
   ) into v_rows using p_after, p_limit;
   return v_rows;
 end;
 $$;
 
-comment on function public.clerk_sync_versions(regclass, text, integer, text[]) is
-  'One page, by Clerk id, of a synced table''s Clerk ids and versions (clerk_updated_at), with p_columns besides: what npm run backfill compares with Clerk, over either transport. Executable by service_role only.';
+comment on function public.clerk_sync_versions(regclass, text, integer, text) is
+  'One page, by Clerk id, of a synced table''s Clerk ids and versions (clerk_updated_at), with p_column besides (a membership''s organization_id): what npm run backfill compares with Clerk, over either transport. Executable by service_role only.';
 
-revoke all on function public.clerk_sync_versions(regclass, text, integer, text[])
+revoke all on function public.clerk_sync_versions(regclass, text, integer, text)
   from public, anon, authenticated;
 
-grant execute on function public.clerk_sync_versions(regclass, text, integer, text[]) to service_role;
+grant execute on function public.clerk_sync_versions(regclass, text, integer, text) to service_role;
 
 revoke all on all functions in schema clerk_sync from public, anon, authenticated, service_role;
 revoke all on function public.apply_clerk_events(jsonb, timestamptz)

@@ -4,9 +4,11 @@
  * PostgREST behind the API gateway stand-in, dev/data_api.ts).
  */
 import { createHandler, type LogEntry } from "../../functions/clerk-webhook/handler.ts";
-import { createPostgresStore } from "../../functions/clerk-webhook/postgres_store.ts";
+import type { GroupCommitOptions } from "../../functions/clerk-webhook/group_commit.ts";
+import { openPostgresDatabase } from "../../functions/clerk-webhook/postgres_database.ts";
 import type { SyncStore } from "../../functions/clerk-webhook/store.ts";
-import { createSupabaseStore } from "../../functions/clerk-webhook/supabase_store.ts";
+import { openSupabaseDatabase } from "../../functions/clerk-webhook/supabase_database.ts";
+import { createSyncStore } from "../../functions/clerk-webhook/sync_store.ts";
 import { WebhookVerifier } from "../../functions/clerk-webhook/verify.ts";
 import {
   type DenoRuntime,
@@ -52,6 +54,23 @@ export function testOn(
   return (name, fn) => Deno.test(name, options, fn);
 }
 
+/**
+ * The function's store on a direct pool to `url`, batching as `options` say, with a
+ * connection per call in flight and one for refusals (as openStore() sizes it).
+ */
+export function directStore(url: string, options: GroupCommitOptions = {}): SyncStore {
+  return createSyncStore(openPostgresDatabase(url, { max: (options.maxCalls ?? 1) + 1 }), options);
+}
+
+/** The function's store through the Data API at `url` with the secret key `key`. */
+export function dataApiStore(
+  url: string,
+  key: string,
+  options: GroupCommitOptions = {},
+): SyncStore {
+  return createSyncStore(openSupabaseDatabase(url, key), options);
+}
+
 /** A store that closes what it started (for Supabase, the Data API too). */
 export type OpenedStore = SyncStore & AsyncDisposable;
 
@@ -61,12 +80,12 @@ export async function openTransport(
   databaseUrl: string,
 ): Promise<OpenedStore> {
   if (transport === "direct") {
-    const store = createPostgresStore(databaseUrl);
+    const store = directStore(databaseUrl);
     return { ...store, [Symbol.asyncDispose]: () => store.close() };
   }
   const secretKey = `sb_secret_${crypto.randomUUID()}`;
   const api = await startDataApi({ databaseUrl, secretKey });
-  const store = createSupabaseStore(api.url, secretKey);
+  const store = dataApiStore(api.url, secretKey);
   const close = async () => {
     await store.close();
     await api.close();
@@ -77,8 +96,8 @@ export async function openTransport(
 /** A store of `transport` whose database is unreachable (a closed port): every apply fails. */
 export function unreachableStore(transport: Transport): SyncStore {
   return transport === "direct"
-    ? createPostgresStore("postgres://postgres@127.0.0.1:1/none")
-    : createSupabaseStore("http://127.0.0.1:1", "sb_secret_unreachable");
+    ? directStore("postgres://postgres@127.0.0.1:1/none")
+    : dataApiStore("http://127.0.0.1:1", "sb_secret_unreachable");
 }
 
 /** The webhook handler for `secret`, writing to `store`, served over HTTP. */
