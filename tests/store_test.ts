@@ -27,6 +27,10 @@ Deno.test("storeError() answers 503 (unavailable) to what a pooler, a failover o
     assert.ok(storeError({ code, message: code }) instanceof StoreUnavailableError, code);
   }
   assert.ok(storeError({ message: "ECONNRESET" }) instanceof StoreUnavailableError);
+  // PostgREST's answer to the first request on a pooled connection the database dropped:
+  // 400, with an empty code and message (PostgREST issue #4681).
+  const dropped = storeError({ code: "", message: "Supabase RPC failed with 400:  " });
+  assert.ok(dropped instanceof StoreUnavailableError, "PostgREST's empty 400");
   const full = storeError({ code: "XX000", message: "XX000 Max client connections reached" });
   assert.ok(full instanceof StoreUnavailableError, "Supavisor's full pool");
 });

@@ -217,7 +217,8 @@ export interface Failure {
 
 /**
  * The one rule for what a failed call means: a failure without a SQLSTATE (the call
- * never got an answer), a transient SQLSTATE, a PostgREST connection error (PGRST00x)
+ * never got an answer, or PostgREST's empty 400 on a connection the database dropped),
+ * a transient SQLSTATE, a PostgREST connection error (PGRST00x)
  * or what the transport knows to be transient is {@linkcode StoreUnavailableError}
  * (503, Svix retries), a missing object of the sync {@linkcode SchemaMismatchError}
  * (503 too: the migrations are yet to run); any other is a bug or bad data (500).

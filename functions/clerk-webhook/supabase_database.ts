@@ -40,8 +40,10 @@ export function openSupabaseDatabase(
 }
 
 /**
- * A failed call. PostgREST answers 500 to some passing conditions (40001, 57014,
- * 55P03): the SQLSTATE in the body decides as well as the status.
+ * A failed call. PostgREST answers 500 to some passing conditions (57014, 55P03; a 40001 it
+ * retries itself), and 400 with an empty code to the first request on a pooled connection
+ * the database dropped (PostgREST 12 to 14, issue #4681): the SQLSTATE in the body decides
+ * as well as the status, and no SQLSTATE means the call never reached a statement.
  */
 function rpcError(error: { code?: string; message: string }, status: number): Error {
   return storeError({
