@@ -17,6 +17,8 @@ export interface NextStepsOptions {
   newerOwnMigration: string | undefined;
   /** This repository's folder, where `npm run backfill` runs. */
   repository: string;
+  /** The release installed (package.json's version), if this checkout has one. */
+  release: string | undefined;
 }
 
 /** The next steps, as lines to print. */
@@ -27,8 +29,11 @@ export function nextSteps(options: NextStepsOptions): string[] {
     `   (--include-all: the sync's migrations are older than your ${options.newerOwnMigration};`,
     "   without it, db push refuses migrations older than the last one applied)",
   ];
+  const release = options.release === undefined
+    ? ""
+    : ` (clerk-webhook-sync ${options.release}; CHANGELOG.md in ${options.repository} says what it brings)`;
   return [
-    `Next steps, in ${options.project}:`,
+    `Next steps, in ${options.project}${release}:`,
     ...(options.projectRef === undefined ? ["  supabase link --project-ref <project-ref>"] : []),
     ...push.map((line) => `  ${line}`),
     "  supabase functions deploy clerk-webhook   # verify_jwt = false is in supabase/config.toml",

@@ -2,9 +2,8 @@
  * `npm run install-into`: cli/install_into.ts as a process, into Supabase projects made by
  * the real `supabase init` that hold their own migration, function and config: installed,
  * migrated with the real `supabase db push --workdir`, the installed function run by Deno
- * from its folder; reruns, upgrades from an older copy of this repository, a newer install
- * it refuses to downgrade, user edits, clashes followed through the project's migrations,
- * and the migration order.
+ * from its folder; the release it records, reruns, upgrades from an older copy of this
+ * repository, a newer install it refuses to downgrade, user edits, clashes followed through the project's migrations, and the migration order.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -25,6 +24,9 @@ const MIGRATIONS = [...Deno.readDirSync(`${ROOT}/supabase/migrations`)]
 const FUNCTION_FILES = [...Deno.readDirSync(`${ROOT}/functions/clerk-webhook`)]
   .map((entry) => entry.name)
   .sort();
+const MANIFEST = `${FUNCTION_DIR}/clerk-webhook-sync.json`;
+/** This checkout's release. */
+const VERSION = JSON.parse(Deno.readTextFileSync(`${ROOT}/package.json`)).version as string;
 const IMPORT_MAP = JSON.parse(Deno.readTextFileSync(`${ROOT}/import_map.json`)).imports as Record<
   string,
   string
@@ -115,31 +117,56 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
   return files;
 }
 
-/** A copy of this repository as it was one release ago: its newest migration missing, a module different. */
-async function olderRepository(): Promise<{ root: string; newest: string } & AsyncDisposable> {
+/** How {@linkcode olderRepository} differs from this one, besides its newest migration. */
+interface OlderOptions {
+  /** package.json's version (undefined: none); 0.9.0 by default. */
+  version?: string | undefined;
+}
+
+/**
+ * A copy of this repository as it was one release ago: its newest migration missing, a
+ * module different, package.json at another version.
+ */
+async function olderRepository(
+  options: OlderOptions = { version: "0.9.0" },
+): Promise<{ root: string; newest: string } & AsyncDisposable> {
   const root = await Deno.makeTempDir({ prefix: "cws_older_" });
+  // package.json too: Deno resolves the same lock from it.
   const copy = await new Deno.Command("cp", {
     args: [
       "-R",
-      ...["cli", "functions", "import_map.json", "deno.json", "deno.lock"].map((path) =>
-        `${ROOT}/${path}`
-      ),
+      ...["cli", "functions", "import_map.json", "deno.json", "deno.lock", "package.json"].map((
+        path,
+      ) => `${ROOT}/${path}`),
       `${root}/`,
     ],
   }).output();
   assert.ok(copy.success, new TextDecoder().decode(copy.stderr));
   await Deno.mkdir(`${root}/supabase`);
-  await new Deno.Command("cp", {
-    args: ["-R", `${ROOT}/supabase/migrations`, `${root}/supabase/`],
-  }).output();
+  for (const dir of ["migrations"]) {
+    const copied = await new Deno.Command("cp", {
+      args: ["-R", `${ROOT}/supabase/${dir}`, `${root}/supabase/`],
+    }).output();
+    assert.ok(copied.success, new TextDecoder().decode(copied.stderr));
+  }
   const newest = MIGRATIONS.at(-1)!;
   await Deno.remove(`${root}/supabase/migrations/${newest}`);
-  await Deno.writeTextFile(
-    `${root}/functions/clerk-webhook/handler.ts`,
-    "\n// As the previous release had it.\n",
-    { append: true },
-  );
+  const previous = "\n-- As the previous release had it.\n";
+  await Deno.writeTextFile(`${root}/functions/clerk-webhook/handler.ts`, previous, {
+    append: true,
+  });
+  const packageJson = JSON.parse(await Deno.readTextFile(`${root}/package.json`));
+  if (options.version === undefined) delete packageJson.version;
+  else packageJson.version = options.version;
+  await Deno.writeTextFile(`${root}/package.json`, `${JSON.stringify(packageJson, null, 2)}\n`);
   return { root, newest, [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }) };
+}
+
+/** The project's manifest, parsed. */
+async function manifestOf(
+  project: Project,
+): Promise<{ release?: { version?: string }; files: Record<string, string> }> {
+  return JSON.parse(await Deno.readTextFile(`${project.dir}/${MANIFEST}`));
 }
 
 Deno.test("install-into installs into a project made by supabase init, next to its own migration, function and config; supabase db push --workdir migrates it; the installed function, run by Deno from its folder, syncs a signed event", async (t) => {
@@ -209,9 +236,15 @@ Deno.test("install-into installs into a project made by supabase init, next to i
     },
   );
 
-  await t.step("the output ends with the exact next steps", () => {
+  await t.step("the output ends with the exact next steps, naming the release", () => {
+    assert.ok(
+      result.stdout.startsWith(`Installed clerk-webhook-sync ${VERSION} in ${project.dir}:\n`),
+      result.stdout,
+    );
     for (
       const line of [
+        `Next steps, in ${project.dir} (clerk-webhook-sync ${VERSION}; CHANGELOG.md in ${ROOT} ` +
+        "says what it brings):",
         "  supabase db push\n",
         "  supabase functions deploy clerk-webhook",
         "  supabase secrets set CLERK_WEBHOOK_SECRET=whsec_…",
@@ -313,12 +346,13 @@ Deno.test("install-into run again changes nothing, says so, and leaves every fil
   }
 });
 
-Deno.test("install-into --upgrade brings an older install up to date and says what it changed; without --upgrade it says to use it and writes nothing", async () => {
+Deno.test("install-into --upgrade brings an older install up to date and says what it changed, from which release to which; without --upgrade it says to use it and writes nothing", async () => {
   await using project = await supabaseInit();
   await using older = await olderRepository();
   const first = await install(project, [], older.root);
   assert.equal(first.code, 0, first.stderr);
   assert.ok(!first.stdout.includes(older.newest));
+  assert.deepEqual((await manifestOf(project)).release, { version: "0.9.0" });
   // The user edits a module the new release leaves as it was.
   const edited = `${project.dir}/${FUNCTION_DIR}/body.ts`;
   await Deno.writeTextFile(edited, "// Tuned by the app.\n", { append: true });
@@ -327,9 +361,12 @@ Deno.test("install-into --upgrade brings an older install up to date and says wh
   const before = await snapshot(project.dir);
   const refused = await install(project);
   assert.equal(refused.code, 1);
-  assert.match(
+  assert.ok(
+    refused.stderr.includes(
+      "holds an older release of clerk-webhook-sync than this checkout " +
+        `(this checkout is ${VERSION}; the project has 0.9.0). Rerun with --upgrade to:`,
+    ),
     refused.stderr,
-    /holds an older release of clerk-webhook-sync than this checkout\. Rerun with --upgrade to:/,
   );
   assert.ok(refused.stderr.includes(`  added supabase/migrations/${older.newest}`), refused.stderr);
   assert.ok(refused.stderr.includes(`  updated ${FUNCTION_DIR}/handler.ts`), refused.stderr);
@@ -338,7 +375,13 @@ Deno.test("install-into --upgrade brings an older install up to date and says wh
 
   const upgraded = await install(project, ["--upgrade"]);
   assert.equal(upgraded.code, 0, upgraded.stderr);
-  assert.match(upgraded.stdout, /^Upgraded clerk-webhook-sync in /);
+  assert.ok(
+    upgraded.stdout.startsWith(
+      `Upgraded clerk-webhook-sync in ${project.dir} from 0.9.0 to ${VERSION}:\n`,
+    ),
+    upgraded.stdout,
+  );
+  assert.deepEqual((await manifestOf(project)).release, { version: VERSION });
   assert.ok(
     upgraded.stdout.includes(`  added supabase/migrations/${older.newest}`),
     upgraded.stdout,
@@ -388,6 +431,19 @@ Deno.test("install-into --upgrade does not silently replace a file the user edit
     await Deno.readFile(handler),
     await Deno.readFile(`${ROOT}/functions/clerk-webhook/handler.ts`),
   );
+});
+
+Deno.test("install-into records the release it installed in the manifest, and none when package.json has no version", async () => {
+  await using project = await supabaseInit();
+  assert.equal((await install(project)).code, 0);
+  assert.deepEqual((await manifestOf(project)).release, { version: VERSION });
+
+  await using unversioned = await olderRepository({ version: undefined });
+  await using other = await supabaseInit();
+  const result = await install(other, [], unversioned.root);
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(!("release" in await manifestOf(other)), "no release without a version");
+  assert.match(result.stdout, /^Installed clerk-webhook-sync in /);
 });
 
 Deno.test("install-into refuses, writing nothing, when the project defines what the sync would create, naming the file and line", async (t) => {
@@ -536,7 +592,7 @@ Deno.test("install-into follows the project's migrations in name order: the rena
     await Deno.writeTextFile(`${project.dir}/${file}`, `${statement}\n`);
     const installed = await install(project);
     assert.equal(installed.code, 0, installed.stderr);
-    assert.match(installed.stdout, /^Installed clerk-webhook-sync in /);
+    assert.match(installed.stdout, /^Installed clerk-webhook-sync \d+\.\d+\.\d+ in /);
     assert.equal(installed.stderr, "");
   });
 
@@ -584,7 +640,7 @@ Deno.test("install-into warns, naming the file, about a migration that refers to
   );
   const result = await install(project);
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /^Installed clerk-webhook-sync in /);
+  assert.match(result.stdout, /^Installed clerk-webhook-sync \d+\.\d+\.\d+ in /);
   const warnings = result.stderr.match(/^Warning: .*$/gm) ?? [];
   assert.equal(warnings.length, 1, result.stderr);
   assert.ok(
@@ -621,33 +677,44 @@ Deno.test("install-into warns, naming the file, about a migration that refers to
   });
 });
 
-/** Makes the install in `project` look as a newer release leaves it: one more migration. */
-async function installNewerRelease(project: Project, release?: object): Promise<string> {
-  const migration = "supabase/migrations/20991231000000_clerk_next_release.sql";
-  await Deno.writeTextFile(`${project.dir}/${migration}`, "select 1;\n");
-  const manifestPath = `${project.dir}/${FUNCTION_DIR}/clerk-webhook-sync.json`;
+/**
+ * Makes the install in `project` look as a newer release leaves it: one more migration
+ * (none when `migration` is false), and `release` recorded (undefined: none).
+ */
+async function installNewerRelease(
+  project: Project,
+  release: object | undefined,
+  migration = true,
+): Promise<string> {
+  const next = "supabase/migrations/20991231000000_clerk_next_release.sql";
+  const manifestPath = `${project.dir}/${MANIFEST}`;
   const manifest = JSON.parse(await Deno.readTextFile(manifestPath));
-  manifest.files[migration] = await sha256(await Deno.readFile(`${project.dir}/${migration}`));
+  if (migration) {
+    await Deno.writeTextFile(`${project.dir}/${next}`, "select 1;\n");
+    manifest.files[next] = await sha256(await Deno.readFile(`${project.dir}/${next}`));
+  }
   // The newer release's handler.ts: as installed, so an upgrade would replace it.
   const handler = `${FUNCTION_DIR}/handler.ts`;
   await Deno.writeTextFile(`${project.dir}/${handler}`, "// The next release.\n", { append: true });
   manifest.files[handler] = await sha256(await Deno.readFile(`${project.dir}/${handler}`));
-  if (release !== undefined) manifest.release = release;
+  if (release === undefined) delete manifest.release;
+  else manifest.release = release;
   await Deno.writeTextFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-  return migration;
+  return next;
 }
 
 Deno.test("install-into refuses to take a newer release back to this checkout's, with or without --upgrade and --force, and writes nothing", async () => {
   await using project = await supabaseInit();
   assert.equal((await install(project)).code, 0);
-  const migration = await installNewerRelease(project);
+  // No version recorded: the migrations tell.
+  const migration = await installNewerRelease(project, undefined);
   const before = await snapshot(project.dir);
   for (const args of [[], ["--upgrade"], ["--upgrade", "--force"]]) {
     const refused = await install(project, args);
     assert.equal(refused.code, 1, `${args}: ${refused.stdout}`);
     assert.match(
       refused.stderr,
-      /^Cannot install clerk-webhook-sync into .*: it has a newer release installed than this checkout \(.*\), which would take it back to an older one\./,
+      /^Cannot install clerk-webhook-sync into .*: it has a newer release installed than this checkout \(.*\), which would take it back to an older one: this checkout is .*; the project's install records no version\./,
     );
     assert.ok(refused.stderr.includes(`  installed there, missing here:\n    ${migration}\n`));
     assert.match(
@@ -666,10 +733,32 @@ Deno.test("install-into names the release a newer install records in its manifes
   await installNewerRelease(project, { version: "9.9.9", commit: "0123abc" });
   const refused = await install(project, ["--upgrade"]);
   assert.equal(refused.code, 1);
-  assert.match(
+  assert.ok(
+    refused.stderr.includes(`this checkout is ${VERSION}; the project has 9.9.9, commit 0123abc.`),
     refused.stderr,
-    /it has a newer release installed \(version 9\.9\.9, commit 0123abc\) than this checkout/,
   );
+});
+
+Deno.test("install-into refuses an install whose manifest records a newer version, even with the same migrations, naming both versions, with or without --upgrade and --force", async () => {
+  await using project = await supabaseInit();
+  assert.equal((await install(project)).code, 0);
+  const [major, minor, patch] = VERSION.split(".").map(Number);
+  const newer = `${major}.${minor}.${patch! + 1}`;
+  await installNewerRelease(project, { version: newer }, false);
+  const before = await snapshot(project.dir);
+  for (const args of [[], ["--upgrade"], ["--upgrade", "--force"]]) {
+    const refused = await install(project, args);
+    assert.equal(refused.code, 1, `${args}: ${refused.stdout}`);
+    assert.ok(
+      refused.stderr.includes(
+        `it has a newer release installed than this checkout (${ROOT}), which would take it ` +
+          `back to an older one: this checkout is ${VERSION}; the project has ${newer}.\n`,
+      ),
+      refused.stderr,
+    );
+    assert.doesNotMatch(refused.stderr, /missing here/);
+    assert.deepEqual(await snapshot(project.dir), before);
+  }
 });
 
 Deno.test("install-into does not call an install with the same migrations but other files older: it says so, and --upgrade installs this checkout's", async () => {
