@@ -4,8 +4,8 @@
  * `deno.json`, the migrations into `supabase/migrations/` under their own names, and
  * `[functions.clerk-webhook] verify_jwt = false` into `supabase/config.toml`; its
  * manifest records the release (package.json's version).
- * Refuses, writing nothing, when the project holds a newer release (whatever the
- * options), when it defines
+ * Refuses, writing nothing, when the project holds a newer release or a migration other
+ * than the one this checkout ships under its name (whatever the options), when it defines
  * what the sync creates, when it holds an older or different install (`--upgrade` updates
  * it), or when a file to replace was edited (`--force`). Warns about the project's
  * migrations that refer to the sync's objects before the sync's migrations create them.
@@ -72,6 +72,7 @@ function describeFiles(files: PlannedFile[], force: boolean): string[] {
     conflict: force ? "replaced your version of" : "would replace your version of",
     remove: "removed (no longer part of the sync)",
     release: "left in place, no longer tracked (no longer part of the sync)",
+    rewrite: "left as it is (a migration is never rewritten)",
   };
   return files.filter((file) => file.action !== "unchanged").map((file) =>
     `  ${verbs[file.action]} ${file.path}`
@@ -122,6 +123,40 @@ function newerRelease(
     `Update this checkout (git pull in ${root}) or use one at least as new as the installed ` +
     "release, then rerun with --upgrade:",
     `  npm run install-into -- ${context.named} --upgrade`,
+  ];
+}
+
+/** The refusal to rewrite migrations: which, why, and what to do. */
+function rewriteRefusal(
+  project: string,
+  plan: InstallPlan,
+  context: { rewrites: PlannedFile[]; releases: string },
+): string[] {
+  const root = resolve(ROOT.pathname);
+  const state = (file: PlannedFile) =>
+    file.installed === undefined
+      ? "not listed in the install's manifest"
+      : file.installed === file.hash
+      ? "as installed: the sync shipped other content under this name"
+      : "edited since it was installed";
+  const edited = context.rewrites.find((file) => file.installed !== file.hash);
+  return [
+    `Cannot ${plan.installed ? "upgrade" : "install"} clerk-webhook-sync in ${project}: ` +
+    "these migrations differ from the ones this checkout ships under the same names " +
+    `(${context.releases}):`,
+    ...context.rewrites.map((file) => `  ${file.path} (${state(file)})`),
+    "install-into never rewrites a migration, with or without --upgrade or --force: " +
+    "supabase db push never runs a migration version it has applied again, so every database " +
+    "that applied the project's version would silently differ from the code; and a released " +
+    "migration never changes.",
+    ...(edited === undefined ? [] : [
+      "If the difference is your own edit and no database has applied it, restore the sync's " +
+      "version and install again, e.g.",
+      `  cp ${root}/${edited.path} ${project}/${edited.path}`,
+    ]),
+    `${edited === undefined ? "Keep" : "Otherwise keep"} the files as they are and report ` +
+    "this message to clerk-webhook-sync's maintainers: a change to a released migration is " +
+    "fixed by a new migration, not by an edit.",
   ];
 }
 
@@ -218,6 +253,8 @@ async function main(): Promise<number> {
 
   const plan = await planInstall(project, payload, manifest?.files);
   const releases = describeReleases(release, manifest?.release);
+  const rewrites = plan.files.filter((file) => file.action === "rewrite");
+  if (rewrites.length > 0) return refuse(rewriteRefusal(project, plan, { rewrites, releases }));
   const conflicts = plan.files.filter((file) => file.action === "conflict");
   const changes = plan.files.filter((file) => !["unchanged", "keep-edit"].includes(file.action));
   const addSection = section?.state === "absent";

@@ -3,7 +3,8 @@
  * the real `supabase init` that hold their own migration, function and config: installed,
  * migrated with the real `supabase db push --workdir`, the installed function run by Deno
  * from its folder; the release it records, reruns, upgrades from an older copy of this
- * repository, a newer install it refuses to downgrade, user edits, clashes followed through the project's migrations, and the migration order.
+ * repository, a newer install it refuses to downgrade, migrations it never rewrites, user
+ * edits, clashes followed through the project's migrations, and the migration order.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -121,6 +122,8 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
 interface OlderOptions {
   /** package.json's version (undefined: none); 0.9.0 by default. */
   version?: string | undefined;
+  /** A migration the older release shipped with other content, as before releases. */
+  editedMigration?: string;
 }
 
 /**
@@ -155,6 +158,11 @@ async function olderRepository(
   await Deno.writeTextFile(`${root}/functions/clerk-webhook/handler.ts`, previous, {
     append: true,
   });
+  if (options.editedMigration !== undefined) {
+    await Deno.writeTextFile(`${root}/supabase/migrations/${options.editedMigration}`, previous, {
+      append: true,
+    });
+  }
   const packageJson = JSON.parse(await Deno.readTextFile(`${root}/package.json`));
   if (options.version === undefined) delete packageJson.version;
   else packageJson.version = options.version;
@@ -444,6 +452,83 @@ Deno.test("install-into records the release it installed in the manifest, and no
   assert.equal(result.code, 0, result.stderr);
   assert.ok(!("release" in await manifestOf(other)), "no release without a version");
   assert.match(result.stdout, /^Installed clerk-webhook-sync in /);
+});
+
+Deno.test("install-into never rewrites a migration: one the project has with other content than this checkout ships is named, with why and what to do, with or without --upgrade and --force, and nothing is written; an edit of a migration the sync ships unchanged is kept", async (t) => {
+  await using project = await supabaseInit();
+  // The older release shipped this migration with other content (edited in place, as
+  // before releases); the project's database applied that content.
+  const changed = MIGRATIONS[1]!;
+  await using older = await olderRepository({ version: "0.9.0", editedMigration: changed });
+  assert.equal((await install(project, [], older.root)).code, 0);
+  // The user edits a migration that this checkout ships as it was installed.
+  const mine = `${project.dir}/supabase/migrations/${MIGRATIONS[0]}`;
+  await Deno.writeTextFile(mine, "-- Reviewed by the app.\n", { append: true });
+  const changedPath = `supabase/migrations/${changed}`;
+
+  await t.step("as installed, but shipped with other content: refused", async () => {
+    const before = await snapshot(project.dir);
+    for (const args of [[], ["--upgrade"], ["--upgrade", "--force"]]) {
+      const refused = await install(project, args);
+      assert.equal(refused.code, 1, `${args}: ${refused.stdout}`);
+      assert.ok(
+        refused.stderr.startsWith(
+          `Cannot upgrade clerk-webhook-sync in ${project.dir}: these migrations differ from ` +
+            "the ones this checkout ships under the same names (this checkout is " +
+            `${VERSION}; the project has 0.9.0):\n` +
+            `  ${changedPath} (as installed: the sync shipped other content under this name)\n` +
+            "install-into never rewrites a migration, with or without --upgrade or --force: " +
+            "supabase db push never runs a migration version it has applied again, so every " +
+            "database that applied the project's version would silently differ from the code; " +
+            "and a released migration never changes.\n" +
+            "Keep the files as they are and report this message to clerk-webhook-sync's " +
+            "maintainers: a change to a released migration is fixed by a new migration, not " +
+            "by an edit.\nNothing was written.\n",
+        ),
+        refused.stderr,
+      );
+      assert.ok(!refused.stderr.includes(MIGRATIONS[0]!), "the harmless edit is not named");
+      assert.deepEqual(await snapshot(project.dir), before);
+    }
+  });
+
+  await t.step(
+    "edited by the user, and shipped with other content: refused, restore it",
+    async () => {
+      await Deno.writeTextFile(`${project.dir}/${changedPath}`, "-- Mine.\n", { append: true });
+      const before = await snapshot(project.dir);
+      const refused = await install(project, ["--upgrade", "--force"]);
+      assert.equal(refused.code, 1, refused.stdout);
+      assert.ok(
+        refused.stderr.includes(`  ${changedPath} (edited since it was installed)\n`),
+        refused.stderr,
+      );
+      assert.ok(
+        refused.stderr.includes(
+          "If the difference is your own edit and no database has applied it, restore the " +
+            "sync's version and install again, e.g.\n" +
+            `  cp ${ROOT}/${changedPath} ${project.dir}/${changedPath}\n` +
+            "Otherwise keep the files as they are and report this message",
+        ),
+        refused.stderr,
+      );
+      assert.deepEqual(await snapshot(project.dir), before);
+    },
+  );
+
+  await t.step(
+    "restored as the refusal says: upgraded, the user's harmless edit kept",
+    async () => {
+      await Deno.copyFile(`${ROOT}/${changedPath}`, `${project.dir}/${changedPath}`);
+      const upgraded = await install(project, ["--upgrade"]);
+      assert.equal(upgraded.code, 0, upgraded.stderr);
+      assert.ok(
+        upgraded.stdout.includes(`  kept your edit of supabase/migrations/${MIGRATIONS[0]}\n`),
+        upgraded.stdout,
+      );
+      assert.match(await Deno.readTextFile(mine), /-- Reviewed by the app\.\n$/);
+    },
+  );
 });
 
 Deno.test("install-into refuses, writing nothing, when the project defines what the sync would create, naming the file and line", async (t) => {
