@@ -1,9 +1,10 @@
 /**
  * `npm run install-into -- <project> [--upgrade] [--force]`: installs the sync into a
  * Supabase project: the function into `supabase/functions/clerk-webhook/` with its own
- * `deno.json`, the migrations into `supabase/migrations/` under their own names, and
- * `[functions.clerk-webhook] verify_jwt = false` into `supabase/config.toml`; its
- * manifest records the release (package.json's version).
+ * `deno.json`, the migrations into `supabase/migrations/` under their own names, the
+ * sync's schema as `supabase/schemas/00_clerk_webhook_sync.sql` when the project has
+ * `supabase/schemas/`, and `[functions.clerk-webhook] verify_jwt = false` into
+ * `supabase/config.toml`; its manifest records the release (package.json's version).
  * Refuses, writing nothing, when the project holds a newer release or a migration other
  * than the one this checkout ships under its name (whatever the options), when it defines
  * what the sync creates, when it holds an older or different install (`--upgrade` updates
@@ -13,7 +14,12 @@
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { addFunctionSection, CONFIG_PATH, readFunctionSection } from "./config_toml.ts";
+import {
+  addFunctionSection,
+  CONFIG_PATH,
+  readFunctionSection,
+  readSchemaPaths,
+} from "./config_toml.ts";
 import { findClashes } from "./install_clashes.ts";
 import {
   formatManifest,
@@ -25,6 +31,12 @@ import {
 import { compareRelease, describeReleases, readRelease, type Standing } from "./install_release.ts";
 import { nextSteps } from "./install_next_steps.ts";
 import { FUNCTION_DIR, MIGRATIONS_DIR, readPayload } from "./install_payload.ts";
+import {
+  readSchemaFile,
+  SCHEMA_FILE,
+  schemaPathsWithSchemaFile,
+  usesSchemaFiles,
+} from "./install_schema.ts";
 import { type InstallPlan, planInstall, type PlannedFile } from "./install_plan.ts";
 import type { Release } from "./install_manifest.ts";
 import { commandLine } from "./command_line.ts";
@@ -33,8 +45,9 @@ const ROOT = new URL("../", import.meta.url);
 
 const USAGE = `Usage: npm run install-into -- <path of a Supabase project> [--upgrade] [--force]
 
-Installs the clerk-webhook function, its migrations and its config.toml section into the
-project (the folder holding supabase/config.toml; run supabase init there first).
+Installs the clerk-webhook function, its migrations, its config.toml section and, when the
+project has supabase/schemas/, its schema file into the project (the folder holding
+supabase/config.toml; run supabase init there first).
   --upgrade   update an earlier install: add the new migrations, update the function's files
   --force     replace files you edited (see the list it prints first; commit them before)`;
 
@@ -212,7 +225,8 @@ async function main(): Promise<number> {
   }
 
   const release = await readRelease(ROOT);
-  const payload = await readPayload(ROOT);
+  const schemaFile = await usesSchemaFiles(project) ? await readSchemaFile(ROOT) : undefined;
+  const payload = [...await readPayload(ROOT), ...(schemaFile === undefined ? [] : [schemaFile])];
   const manifest = await readManifest(project);
   const standing = compareRelease(manifest, payload, release);
   if (standing.state === "newer") {
@@ -233,10 +247,18 @@ async function main(): Promise<number> {
   );
   for (const warning of warnings) console.error(`Warning: ${warning.where} ${warning.message}\n`);
   let section;
+  let schemaPaths;
   try {
     section = readFunctionSection(configText);
+    if (schemaFile !== undefined) schemaPaths = readSchemaPaths(configText);
   } catch (error) {
-    clashes.push({ where: CONFIG_PATH, message: `is not valid TOML: ${(error as Error).message}` });
+    const { message } = error as Error;
+    clashes.push({
+      where: CONFIG_PATH,
+      message: error instanceof TypeError
+        ? `${message}, then install again`
+        : `is not valid TOML: ${message}`,
+    });
   }
   if (section?.state === "conflict") {
     clashes.push({
@@ -328,6 +350,8 @@ async function main(): Promise<number> {
     newerOwnMigration: await newerOwnMigration(project, plan),
     repository: resolve(ROOT.pathname),
     release: release.version,
+    schemaFile: schemaFile === undefined ? undefined : SCHEMA_FILE,
+    schemaPaths: schemaFile === undefined ? undefined : schemaPathsWithSchemaFile(schemaPaths),
   });
   for (const line of steps) console.log(line);
   return 0;

@@ -4,7 +4,8 @@
  * migrated with the real `supabase db push --workdir`, the installed function run by Deno
  * from its folder; the release it records, reruns, upgrades from an older copy of this
  * repository, a newer install it refuses to downgrade, migrations it never rewrites, user
- * edits, clashes followed through the project's migrations, and the migration order.
+ * edits, the sync's schema file in an app with supabase/schemas/, clashes followed through
+ * the project's migrations, and the migration order.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -25,6 +26,11 @@ const MIGRATIONS = [...Deno.readDirSync(`${ROOT}/supabase/migrations`)]
 const FUNCTION_FILES = [...Deno.readDirSync(`${ROOT}/functions/clerk-webhook`)]
   .map((entry) => entry.name)
   .sort();
+const SCHEMAS = [...Deno.readDirSync(`${ROOT}/supabase/schemas`)]
+  .map((entry) => entry.name)
+  .filter((name) => name.endsWith(".sql"))
+  .sort();
+const SCHEMA_FILE = "supabase/schemas/00_clerk_webhook_sync.sql";
 const MANIFEST = `${FUNCTION_DIR}/clerk-webhook-sync.json`;
 /** This checkout's release. */
 const VERSION = JSON.parse(Deno.readTextFileSync(`${ROOT}/package.json`)).version as string;
@@ -128,7 +134,7 @@ interface OlderOptions {
 
 /**
  * A copy of this repository as it was one release ago: its newest migration missing, a
- * module different, package.json at another version.
+ * module and a schema file different, package.json at another version.
  */
 async function olderRepository(
   options: OlderOptions = { version: "0.9.0" },
@@ -146,7 +152,7 @@ async function olderRepository(
   }).output();
   assert.ok(copy.success, new TextDecoder().decode(copy.stderr));
   await Deno.mkdir(`${root}/supabase`);
-  for (const dir of ["migrations"]) {
+  for (const dir of ["migrations", "schemas"]) {
     const copied = await new Deno.Command("cp", {
       args: ["-R", `${ROOT}/supabase/${dir}`, `${root}/supabase/`],
     }).output();
@@ -156,6 +162,9 @@ async function olderRepository(
   await Deno.remove(`${root}/supabase/migrations/${newest}`);
   const previous = "\n-- As the previous release had it.\n";
   await Deno.writeTextFile(`${root}/functions/clerk-webhook/handler.ts`, previous, {
+    append: true,
+  });
+  await Deno.writeTextFile(`${root}/supabase/schemas/${SCHEMAS.at(-1)}`, previous, {
     append: true,
   });
   if (options.editedMigration !== undefined) {
@@ -270,6 +279,12 @@ Deno.test("install-into installs into a project made by supabase init, next to i
       assert.ok(result.stdout.includes(line), `missing "${line}" in:\n${result.stdout}`);
     }
     assert.ok(!result.stdout.includes("--include-all"), result.stdout);
+  });
+
+  await t.step("without supabase/schemas/ in the project, no schema file", async () => {
+    await assert.rejects(Deno.stat(`${project.dir}/supabase/schemas`), Deno.errors.NotFound);
+    assert.doesNotMatch(result.stdout, /supabase\/schemas|schema_paths|db diff/);
+    assert.ok(!(SCHEMA_FILE in (await manifestOf(project)).files));
   });
 
   const name = `${Deno.env.get("CWS_RUN_PREFIX")}_install`;
@@ -529,6 +544,180 @@ Deno.test("install-into never rewrites a migration: one the project has with oth
       assert.match(await Deno.readTextFile(mine), /-- Reviewed by the app\.\n$/);
     },
   );
+});
+
+/** Makes `project` declare its schema in supabase/schemas/, with a file of its own. */
+async function declareSchema(project: Project): Promise<void> {
+  await Deno.mkdir(`${project.dir}/supabase/schemas`);
+  await Deno.writeTextFile(
+    `${project.dir}/supabase/schemas/profiles.sql`,
+    "create table public.profiles (\n  id bigint primary key,\n" +
+      "  clerk_user_id text references public.users (clerk_id)\n);\n",
+  );
+}
+
+/** The catalog of the sync's objects in the database at `url` (dev/catalog.sql). */
+async function catalogOf(url: string): Promise<unknown> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql.unsafe(await Deno.readTextFile(`${ROOT}/dev/catalog.sql`));
+    return row!.catalog;
+  } finally {
+    await sql.end();
+  }
+}
+
+Deno.test("install-into, in a project with supabase/schemas/, installs the sync's schema as one file that sorts first, built from this repository's schema files in name order; it builds the same database as the sync's migrations", async (t) => {
+  await using project = await supabaseInit();
+  // Only the sync's migrations, so that the databases compare alike.
+  await Deno.remove(`${project.dir}/supabase/migrations/${OWN_MIGRATION}`);
+  await declareSchema(project);
+  const result = await install(project);
+  assert.equal(result.code, 0, result.stderr);
+  const text = await Deno.readTextFile(`${project.dir}/${SCHEMA_FILE}`);
+
+  await t.step(
+    "each of the repository's schema files, in name order, headed by its name",
+    async () => {
+      let at = 0;
+      for (const name of SCHEMAS) {
+        const part = `-- From clerk-webhook-sync's supabase/schemas/${name}\n\n` +
+          await Deno.readTextFile(`${ROOT}/supabase/schemas/${name}`);
+        const found = text.indexOf(part, at);
+        assert.ok(found >= at, `${name} missing or out of order`);
+        at = found + part.length;
+      }
+      const names = [...Deno.readDirSync(`${project.dir}/supabase/schemas`)].map((e) => e.name);
+      assert.deepEqual(names.sort(), ["00_clerk_webhook_sync.sql", "profiles.sql"]);
+    },
+  );
+
+  await t.step("tracked in the manifest, named in the output and the next steps", async () => {
+    assert.equal(
+      (await manifestOf(project)).files[SCHEMA_FILE],
+      await sha256(await Deno.readFile(`${project.dir}/${SCHEMA_FILE}`)),
+    );
+    for (
+      const line of [
+        `  added ${SCHEMA_FILE}\n`,
+        `The sync's schema is in ${SCHEMA_FILE}, next to yours: keep it, or\n` +
+        "supabase db diff would plan to drop the sync's objects (install-into --upgrade " +
+        "replaces it).\n",
+      ]
+    ) {
+      assert.ok(result.stdout.includes(line), `missing "${line}" in:\n${result.stdout}`);
+    }
+    // supabase init leaves schema_paths empty: the CLI reads ./schemas/*.sql in name order.
+    assert.doesNotMatch(result.stdout, /schema_paths/);
+    const config = await Deno.readTextFile(`${project.dir}/supabase/config.toml`);
+    assert.ok(config.startsWith(project.config), "config.toml is only appended to");
+  });
+
+  const prefix = `${Deno.env.get("CWS_RUN_PREFIX")}_install_schema`;
+  const declared = await Deno.makeTempDir({ prefix: "cws_declared_" });
+  try {
+    await t.step("the file, applied alone, builds what the sync's migrations build", async () => {
+      // The schema file applied as the only migration of an empty project, by the real CLI.
+      await run("supabase", ["init", "--workdir", declared]);
+      await Deno.mkdir(`${declared}/supabase/migrations`);
+      await Deno.writeTextFile(`${declared}/supabase/migrations/20000101000000_declared.sql`, text);
+      const fromSchema = await catalogOf(await createMigratedDatabase(`${prefix}_d`, declared));
+      const fromMigrations = await catalogOf(
+        await createMigratedDatabase(`${prefix}_m`, project.dir),
+      );
+      assert.deepEqual(fromSchema, fromMigrations);
+    });
+  } finally {
+    await dropDatabases(prefix);
+    await Deno.remove(declared, { recursive: true });
+  }
+});
+
+Deno.test("install-into --upgrade replaces the sync's schema file as installed, and an edited one only with --force", async () => {
+  await using project = await supabaseInit();
+  await declareSchema(project);
+  await using older = await olderRepository();
+  assert.equal((await install(project, [], older.root)).code, 0);
+  const schemaFile = `${project.dir}/${SCHEMA_FILE}`;
+  assert.match(await Deno.readTextFile(schemaFile), /As the previous release had it/);
+
+  const refused = await install(project);
+  assert.equal(refused.code, 1);
+  assert.ok(refused.stderr.includes(`  updated ${SCHEMA_FILE}\n`), refused.stderr);
+  const upgraded = await install(project, ["--upgrade"]);
+  assert.equal(upgraded.code, 0, upgraded.stderr);
+  assert.ok(upgraded.stdout.includes(`  updated ${SCHEMA_FILE}\n`), upgraded.stdout);
+  const current = await Deno.readTextFile(schemaFile);
+  assert.doesNotMatch(current, /As the previous release had it/);
+
+  // Installed from the older release again, then edited by the user.
+  await using other = await supabaseInit();
+  await declareSchema(other);
+  assert.equal((await install(other, [], older.root)).code, 0);
+  await Deno.writeTextFile(`${other.dir}/${SCHEMA_FILE}`, "-- Mine.\n", { append: true });
+  const before = await snapshot(other.dir);
+  const edited = await install(other, ["--upgrade"]);
+  assert.equal(edited.code, 1);
+  assert.ok(edited.stderr.includes(`\n  ${SCHEMA_FILE}\n`), edited.stderr);
+  assert.match(edited.stderr, /rerun with --force/);
+  assert.deepEqual(await snapshot(other.dir), before);
+  const forced = await install(other, ["--upgrade", "--force"]);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.equal(await Deno.readTextFile(`${other.dir}/${SCHEMA_FILE}`), current);
+});
+
+Deno.test("install-into leaves a schema_paths the project sets in config.toml as it is, and says to list the sync's schema file first; one that is not a list is refused", async () => {
+  for (
+    const [paths, step] of [
+      [
+        `["./schemas/profiles.sql"]`,
+        `  schema_paths = ["./schemas/00_clerk_webhook_sync.sql", "./schemas/profiles.sql"]\n`,
+      ],
+      [`["./schemas/*.sql"]`, undefined],
+    ] as const
+  ) {
+    await using project = await supabaseInit();
+    await declareSchema(project);
+    const config = project.config.replace(/^schema_paths = \[\]$/m, `schema_paths = ${paths}`);
+    assert.notEqual(config, project.config, "supabase init writes schema_paths = []");
+    await Deno.writeTextFile(`${project.dir}/supabase/config.toml`, config);
+    const result = await install(project);
+    assert.equal(result.code, 0, result.stderr);
+    const after = await Deno.readTextFile(`${project.dir}/supabase/config.toml`);
+    assert.ok(after.startsWith(config), "config.toml is only appended to");
+    assert.ok(!after.slice(config.length).includes("schema_paths"));
+    if (step === undefined) assert.doesNotMatch(result.stdout, /schema_paths/, paths);
+    else {
+      assert.ok(
+        result.stdout.includes(
+          "Your supabase/config.toml sets [db.migrations] schema_paths, which install-into " +
+            "leaves as\nyou wrote it: list the sync's schema file first there, or supabase db " +
+            "diff, which reads\nonly the files listed, would plan to drop the sync's objects:\n" +
+            step,
+        ),
+        result.stdout,
+      );
+    }
+  }
+
+  await using project = await supabaseInit();
+  await declareSchema(project);
+  await Deno.writeTextFile(
+    `${project.dir}/supabase/config.toml`,
+    project.config.replace(/^schema_paths = \[\]$/m, 'schema_paths = "./schemas"'),
+  );
+  const before = await snapshot(project.dir);
+  const refused = await install(project);
+  assert.equal(refused.code, 1, refused.stdout);
+  assert.ok(
+    refused.stderr.includes(
+      "  supabase/config.toml sets [db.migrations] schema_paths to something other than a list " +
+        'of paths: make it one (e.g. schema_paths = ["./schemas/*.sql"]) or remove it, then ' +
+        "install again\n",
+    ),
+    refused.stderr,
+  );
+  assert.deepEqual(await snapshot(project.dir), before);
 });
 
 Deno.test("install-into refuses, writing nothing, when the project defines what the sync would create, naming the file and line", async (t) => {
