@@ -148,15 +148,15 @@ function rewriteRefusal(
   const root = resolve(ROOT.pathname);
   const state = (file: PlannedFile) =>
     file.installed === undefined
-      ? "not listed in the install's manifest"
+      ? plan.installed ? "not listed in the install's manifest" : "there before any install"
       : file.installed === file.hash
       ? "as installed: the sync shipped other content under this name"
       : "edited since it was installed";
   const edited = context.rewrites.find((file) => file.installed !== file.hash);
   return [
     `Cannot ${plan.installed ? "upgrade" : "install"} clerk-webhook-sync in ${project}: ` +
-    "these migrations differ from the ones this checkout ships under the same names " +
-    `(${context.releases}):`,
+    "these migrations differ from the ones this checkout ships under the same names" +
+    `${plan.installed ? ` (${context.releases})` : ""}:`,
     ...context.rewrites.map((file) => `  ${file.path} (${state(file)})`),
     "install-into never rewrites a migration, with or without --upgrade or --force: " +
     "supabase db push never runs a migration version it has applied again, so every database " +
