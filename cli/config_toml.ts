@@ -1,8 +1,9 @@
 /**
- * The function's section of a Supabase project's `supabase/config.toml`:
- * `[functions.clerk-webhook]` with `verify_jwt = false` (Clerk sends a Svix signature, not
- * a Supabase JWT). Added as text at the end of the file, so comments, order and every
- * other section stay as they are; the result is checked by parsing it.
+ * What the install reads and writes in a Supabase project's `supabase/config.toml`: the
+ * function's section, `[functions.clerk-webhook]` with `verify_jwt = false` (Clerk sends a
+ * Svix signature, not a Supabase JWT), added as text at the end of the file, so comments,
+ * order and every other section stay as they are (the result is checked by parsing it);
+ * and `[db.migrations] schema_paths`, only read.
  */
 import { parse } from "smol-toml";
 
@@ -58,4 +59,21 @@ export function addFunctionSection(text: string): string {
     throw new Error(`Cannot add [functions.clerk-webhook] to ${CONFIG_PATH}`);
   }
   return result;
+}
+
+/**
+ * `[db.migrations] schema_paths` of `text` (undefined when unset); throws a SyntaxError
+ * when it is not valid TOML, or a TypeError when the setting is not a list of strings.
+ */
+export function readSchemaPaths(text: string): string[] | undefined {
+  const config = parse(text) as { db?: { migrations?: { schema_paths?: unknown } } };
+  const paths = config.db?.migrations?.schema_paths;
+  if (paths === undefined) return undefined;
+  if (!Array.isArray(paths) || paths.some((path) => typeof path !== "string")) {
+    throw new TypeError(
+      "sets [db.migrations] schema_paths to something other than a list of paths: make it one " +
+        '(e.g. schema_paths = ["./schemas/*.sql"]) or remove it',
+    );
+  }
+  return paths as string[];
 }

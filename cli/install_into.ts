@@ -1,17 +1,25 @@
 /**
  * `npm run install-into -- <project> [--upgrade] [--force]`: installs the sync into a
  * Supabase project: the function into `supabase/functions/clerk-webhook/` with its own
- * `deno.json`, the migrations into `supabase/migrations/` under their own names, and
- * `[functions.clerk-webhook] verify_jwt = false` into `supabase/config.toml`. Refuses,
- * writing nothing, when the project holds a newer release (whatever the options), when it
- * defines what the sync creates, when it holds an older or different install (`--upgrade`
- * updates it), or when a file to replace was edited (`--force`). Warns about the project's
+ * `deno.json`, the migrations into `supabase/migrations/` under their own names, the
+ * sync's schema as `supabase/schemas/00_clerk_webhook_sync.sql` when the project has
+ * `supabase/schemas/`, and `[functions.clerk-webhook] verify_jwt = false` into
+ * `supabase/config.toml`; its manifest records the release (package.json's version).
+ * Refuses, writing nothing, when the project holds a newer release or a migration other
+ * than the one this checkout ships under its name (whatever the options), when it defines
+ * what the sync creates, when it holds an older or different install (`--upgrade` updates
+ * it), or when a file to replace was edited (`--force`). Warns about the project's
  * migrations that refer to the sync's objects before the sync's migrations create them.
  * Exits 0 when installed or up to date, 1 when it refused, 2 on a usage error.
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { addFunctionSection, CONFIG_PATH, readFunctionSection } from "./config_toml.ts";
+import {
+  addFunctionSection,
+  CONFIG_PATH,
+  readFunctionSection,
+  readSchemaPaths,
+} from "./config_toml.ts";
 import { findClashes } from "./install_clashes.ts";
 import {
   formatManifest,
@@ -20,18 +28,26 @@ import {
   MANIFEST_PATH,
   readManifest,
 } from "./install_manifest.ts";
-import { compareRelease, type Standing } from "./install_release.ts";
+import { compareRelease, describeReleases, readRelease, type Standing } from "./install_release.ts";
 import { nextSteps } from "./install_next_steps.ts";
 import { FUNCTION_DIR, MIGRATIONS_DIR, readPayload } from "./install_payload.ts";
+import {
+  readSchemaFile,
+  SCHEMA_FILE,
+  schemaPathsWithSchemaFile,
+  usesSchemaFiles,
+} from "./install_schema.ts";
 import { type InstallPlan, planInstall, type PlannedFile } from "./install_plan.ts";
+import type { Release } from "./install_manifest.ts";
 import { commandLine } from "./command_line.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
 const USAGE = `Usage: npm run install-into -- <path of a Supabase project> [--upgrade] [--force]
 
-Installs the clerk-webhook function, its migrations and its config.toml section into the
-project (the folder holding supabase/config.toml; run supabase init there first).
+Installs the clerk-webhook function, its migrations, its config.toml section and, when the
+project has supabase/schemas/, its schema file into the project (the folder holding
+supabase/config.toml; run supabase init there first).
   --upgrade   update an earlier install: add the new migrations, update the function's files
   --force     replace files you edited (see the list it prints first; commit them before)`;
 
@@ -69,6 +85,7 @@ function describeFiles(files: PlannedFile[], force: boolean): string[] {
     conflict: force ? "replaced your version of" : "would replace your version of",
     remove: "removed (no longer part of the sync)",
     release: "left in place, no longer tracked (no longer part of the sync)",
+    rewrite: "left as it is (a migration is never rewritten)",
   };
   return files.filter((file) => file.action !== "unchanged").map((file) =>
     `  ${verbs[file.action]} ${file.path}`
@@ -105,34 +122,75 @@ function newerRelease(
   project: string,
   manifest: InstalledManifest,
   unknown: string[],
-  named: string,
+  context: { named: string; release: Release },
 ): string[] {
-  const { version, commit } = manifest.release ?? {};
-  const release = [
-    ...(version === undefined ? [] : [`version ${version}`]),
-    ...(commit === undefined ? [] : [`commit ${commit}`]),
-  ];
   const root = resolve(ROOT.pathname);
   return [
-    `Cannot install clerk-webhook-sync into ${project}: it has a newer release installed ` +
-    `${release.length > 0 ? `(${release.join(", ")}) ` : ""}than this checkout (${root}), ` +
-    "which would take it back to an older one.",
-    "  installed there, missing here:",
-    ...unknown.map((path) => `    ${path}`),
+    `Cannot install clerk-webhook-sync into ${project}: it has a newer release installed than ` +
+    `this checkout (${root}), which would take it back to an older one: ` +
+    `${describeReleases(context.release, manifest.release)}.`,
+    ...(unknown.length === 0 ? [] : [
+      "  installed there, missing here:",
+      ...unknown.map((path) => `    ${path}`),
+    ]),
     `Update this checkout (git pull in ${root}) or use one at least as new as the installed ` +
     "release, then rerun with --upgrade:",
-    `  npm run install-into -- ${named} --upgrade`,
+    `  npm run install-into -- ${context.named} --upgrade`,
+  ];
+}
+
+/** The refusal to rewrite migrations: which, why, and what to do. */
+function rewriteRefusal(
+  project: string,
+  plan: InstallPlan,
+  context: { rewrites: PlannedFile[]; releases: string },
+): string[] {
+  const root = resolve(ROOT.pathname);
+  const state = (file: PlannedFile) =>
+    file.installed === undefined
+      ? plan.installed ? "not listed in the install's manifest" : "there before any install"
+      : file.installed === file.hash
+      ? "as installed: the sync shipped other content under this name"
+      : "edited since it was installed";
+  const edited = context.rewrites.find((file) => file.installed !== file.hash);
+  return [
+    `Cannot ${plan.installed ? "upgrade" : "install"} clerk-webhook-sync in ${project}: ` +
+    "these migrations differ from the ones this checkout ships under the same names" +
+    `${plan.installed ? ` (${context.releases})` : ""}:`,
+    ...context.rewrites.map((file) => `  ${file.path} (${state(file)})`),
+    "install-into never rewrites a migration, with or without --upgrade or --force: " +
+    "supabase db push never runs a migration version it has applied again, so every database " +
+    "that applied the project's version would silently differ from the code; and a released " +
+    "migration never changes.",
+    ...(edited === undefined ? [] : [
+      "If the difference is your own edit and no database has applied it, restore the sync's " +
+      "version and install again, e.g.",
+      `  cp ${root}/${edited.path} ${project}/${edited.path}`,
+    ]),
+    `${edited === undefined ? "Keep" : "Otherwise keep"} the files as they are and report ` +
+    "this message to clerk-webhook-sync's maintainers: a change to a released migration is " +
+    "fixed by a new migration, not by an edit.",
   ];
 }
 
 /** Why a rerun without --upgrade would change files, as the first line of its refusal. */
-function whyUpgrade(project: string, standing: Standing): string {
+function whyUpgrade(project: string, standing: Standing, releases: string): string {
   return standing.state === "older"
-    ? `${project} holds an older release of clerk-webhook-sync than this checkout. ` +
-      "Rerun with --upgrade to:"
+    ? `${project} holds an older release of clerk-webhook-sync than this checkout ` +
+      `(${releases}). Rerun with --upgrade to:`
     : `${project} holds clerk-webhook-sync with the same migrations as this checkout but ` +
-      "other files (installed from another checkout of this release, or files removed). " +
-      "If this checkout is the one to install, rerun with --upgrade to:";
+      `other files (${releases}; installed from another checkout of this release, or files ` +
+      "removed). If this checkout is the one to install, rerun with --upgrade to:";
+}
+
+/** The release in the first line of the output: ` 1.0.0`, ` from 0.9.0 to 1.0.0`, or ``. */
+function releaseChange(from: Release | undefined, to: Release, installed: boolean): string {
+  if (to.version === undefined) return "";
+  if (!installed) return ` ${to.version}`;
+  if (from?.version === to.version) return ` (${to.version})`;
+  return from?.version === undefined
+    ? ` to ${to.version}`
+    : ` from ${from.version} to ${to.version}`;
 }
 
 function refuse(lines: string[]): number {
@@ -166,11 +224,15 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const payload = await readPayload(ROOT);
+  const release = await readRelease(ROOT);
+  const schemaFile = await usesSchemaFiles(project) ? await readSchemaFile(ROOT) : undefined;
+  const payload = [...await readPayload(ROOT), ...(schemaFile === undefined ? [] : [schemaFile])];
   const manifest = await readManifest(project);
-  const standing = compareRelease(manifest, payload);
+  const standing = compareRelease(manifest, payload, release);
   if (standing.state === "newer") {
-    return refuse(newerRelease(project, manifest!, standing.unknown, args.project));
+    return refuse(
+      newerRelease(project, manifest!, standing.unknown, { named: args.project, release }),
+    );
   }
   const ours = new Set([
     ...payload.map((file) => file.path),
@@ -185,10 +247,18 @@ async function main(): Promise<number> {
   );
   for (const warning of warnings) console.error(`Warning: ${warning.where} ${warning.message}\n`);
   let section;
+  let schemaPaths;
   try {
     section = readFunctionSection(configText);
+    if (schemaFile !== undefined) schemaPaths = readSchemaPaths(configText);
   } catch (error) {
-    clashes.push({ where: CONFIG_PATH, message: `is not valid TOML: ${(error as Error).message}` });
+    const { message } = error as Error;
+    clashes.push({
+      where: CONFIG_PATH,
+      message: error instanceof TypeError
+        ? `${message}, then install again`
+        : `is not valid TOML: ${message}`,
+    });
   }
   if (section?.state === "conflict") {
     clashes.push({
@@ -204,9 +274,18 @@ async function main(): Promise<number> {
   }
 
   const plan = await planInstall(project, payload, manifest?.files);
+  const releases = describeReleases(release, manifest?.release);
+  const rewrites = plan.files.filter((file) => file.action === "rewrite");
+  if (rewrites.length > 0) return refuse(rewriteRefusal(project, plan, { rewrites, releases }));
   const conflicts = plan.files.filter((file) => file.action === "conflict");
   const changes = plan.files.filter((file) => !["unchanged", "keep-edit"].includes(file.action));
   const addSection = section?.state === "absent";
+  // An install that recorded its version is upgraded when this checkout's differs.
+  const installedVersion = manifest?.release?.version;
+  const otherVersion = installedVersion !== undefined && release.version !== undefined &&
+    installedVersion !== release.version;
+  const recordRelease = plan.installed && release.version !== undefined &&
+    installedVersion !== release.version;
   if (conflicts.length > 0 && !args.force) {
     return refuse([
       `Cannot ${plan.installed ? "upgrade" : "install"} clerk-webhook-sync in ${project}: ` +
@@ -216,9 +295,9 @@ async function main(): Promise<number> {
       "or move your changes elsewhere and restore the files.",
     ]);
   }
-  if (plan.installed && (changes.length > 0 || addSection) && !args.upgrade) {
+  if (plan.installed && (changes.length > 0 || addSection || otherVersion) && !args.upgrade) {
     return refuse([
-      whyUpgrade(project, standing),
+      whyUpgrade(project, standing, releases),
       ...describeFiles(changes, args.force),
       ...(addSection ? [`  add [functions.clerk-webhook] to ${CONFIG_PATH}`] : []),
     ]);
@@ -228,7 +307,7 @@ async function main(): Promise<number> {
   for (const file of plan.files) {
     if (file.hash !== undefined) next[file.path] = file.hash;
   }
-  const manifestText = formatManifest(next);
+  const manifestText = formatManifest(next, release);
   const manifestChanged = await Deno.readTextFile(`${project}/${MANIFEST_PATH}`).then(
     (text) => text !== manifestText,
     () => true,
@@ -236,7 +315,8 @@ async function main(): Promise<number> {
   if (changes.length === 0 && !addSection && !manifestChanged) {
     console.log(
       `Nothing to change: ${project} has this version of clerk-webhook-sync ` +
-        `(${plan.files.length} files checked).`,
+        `(${release.version === undefined ? "" : `${release.version}, `}` +
+        `${plan.files.length} files checked).`,
     );
     for (const line of describeFiles(plan.files, args.force)) console.log(line);
     return 0;
@@ -255,19 +335,23 @@ async function main(): Promise<number> {
     await Deno.writeTextFile(`${project}/${CONFIG_PATH}`, addFunctionSection(configText));
   }
 
-  console.log(
-    `${plan.installed ? "Upgraded" : "Installed"} clerk-webhook-sync in ${project}:`,
-  );
+  const change = releaseChange(manifest?.release, release, plan.installed);
+  if (plan.installed) console.log(`Upgraded clerk-webhook-sync in ${project}${change}:`);
+  else console.log(`Installed clerk-webhook-sync${change} in ${project}:`);
   for (const line of describeFiles(plan.files, args.force)) console.log(line);
   if (addSection) {
     console.log(`  added [functions.clerk-webhook] verify_jwt = false to ${CONFIG_PATH}`);
   }
+  if (recordRelease) console.log(`  recorded release ${release.version} in ${MANIFEST_PATH}`);
   console.log("");
   const steps = nextSteps({
     project,
     projectRef: await projectRef(project),
     newerOwnMigration: await newerOwnMigration(project, plan),
     repository: resolve(ROOT.pathname),
+    release: release.version,
+    schemaFile: schemaFile === undefined ? undefined : SCHEMA_FILE,
+    schemaPaths: schemaFile === undefined ? undefined : schemaPathsWithSchemaFile(schemaPaths),
   });
   for (const line of steps) console.log(line);
   return 0;

@@ -14,9 +14,9 @@ export const MANIFEST_PATH = `${FUNCTION_DIR}/clerk-webhook-sync.json`;
 export type Manifest = Record<string, string>;
 
 /**
- * Which release of the sync an install is, when its manifest says so (`"release"`): a later
- * release writes its version there; none written so far does, so messages use it if present
- * and the migrations the manifest lists decide which release is newer.
+ * Which release of the sync an install is, as its manifest records it (`"release"`): the
+ * `version` of the package.json of the checkout that installed it. Installs made before
+ * releases were recorded have none.
  */
 export interface Release {
   version?: string;
@@ -59,13 +59,17 @@ export async function readManifest(project: string): Promise<InstalledManifest |
   };
 }
 
-/** The manifest's text for `files`: sorted and without dates, so a rerun writes the same bytes. */
-export function formatManifest(files: Manifest): string {
+/**
+ * The manifest's text for `files` installed from `release` (left out when it names no
+ * version): sorted and without dates, so a rerun writes the same bytes.
+ */
+export function formatManifest(files: Manifest, release: Release): string {
   const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => a < b ? -1 : 1));
   const manifest = {
     about:
       "Files installed by clerk-webhook-sync (npm run install-into), with the SHA-256 of what " +
       "was installed: an upgrade replaces only the files that still match; keep this file.",
+    ...(release.version === undefined ? {} : { release: { version: release.version } }),
     files: sorted,
   };
   return `${JSON.stringify(manifest, null, 2)}\n`;

@@ -1,6 +1,7 @@
 /**
- * What to do after `npm run install-into`: push the migrations, deploy the function, point
- * a Clerk endpoint at it, set its secret, backfill, and watch the health.
+ * What to do after `npm run install-into`: push the migrations, deploy the function, keep
+ * the sync's schema file where the app declares its schema, point a Clerk endpoint at the
+ * function, set its secret, backfill, and watch the health.
  */
 import { SYNCED_EVENT_TYPES } from "../functions/clerk-webhook/entities.ts";
 
@@ -17,6 +18,15 @@ export interface NextStepsOptions {
   newerOwnMigration: string | undefined;
   /** This repository's folder, where `npm run backfill` runs. */
   repository: string;
+  /** The release installed (package.json's version), if this checkout has one. */
+  release: string | undefined;
+  /** The sync's schema file in the project, when the install keeps one. */
+  schemaFile: string | undefined;
+  /**
+   * `[db.migrations] schema_paths` as it should be, when the project sets it without the
+   * sync's schema file first.
+   */
+  schemaPaths: string[] | undefined;
 }
 
 /** The next steps, as lines to print. */
@@ -27,11 +37,25 @@ export function nextSteps(options: NextStepsOptions): string[] {
     `   (--include-all: the sync's migrations are older than your ${options.newerOwnMigration};`,
     "   without it, db push refuses migrations older than the last one applied)",
   ];
+  const release = options.release === undefined
+    ? ""
+    : ` (clerk-webhook-sync ${options.release}; CHANGELOG.md in ${options.repository} says what it brings)`;
+  const schema = options.schemaFile === undefined ? [] : [
+    `The sync's schema is in ${options.schemaFile}, next to yours: keep it, or`,
+    "supabase db diff would plan to drop the sync's objects (install-into --upgrade replaces it).",
+    ...(options.schemaPaths === undefined ? [] : [
+      "Your supabase/config.toml sets [db.migrations] schema_paths, which install-into leaves as",
+      "you wrote it: list the sync's schema file first there, or supabase db diff, which reads",
+      "only the files listed, would plan to drop the sync's objects:",
+      `  schema_paths = [${options.schemaPaths.map((path) => JSON.stringify(path)).join(", ")}]`,
+    ]),
+  ];
   return [
-    `Next steps, in ${options.project}:`,
+    `Next steps, in ${options.project}${release}:`,
     ...(options.projectRef === undefined ? ["  supabase link --project-ref <project-ref>"] : []),
     ...push.map((line) => `  ${line}`),
     "  supabase functions deploy clerk-webhook   # verify_jwt = false is in supabase/config.toml",
+    ...schema,
     "Then in the Clerk dashboard, Configure → Webhooks → Add Endpoint:",
     `  URL: https://${ref}.supabase.co/functions/v1/clerk-webhook`,
     `  Events: ${SYNCED_EVENT_TYPES.join(", ")}`,

@@ -2,9 +2,10 @@
  * `npm run install-into`: cli/install_into.ts as a process, into Supabase projects made by
  * the real `supabase init` that hold their own migration, function and config: installed,
  * migrated with the real `supabase db push --workdir`, the installed function run by Deno
- * from its folder; reruns, upgrades from an older copy of this repository, a newer install
- * it refuses to downgrade, user edits, clashes followed through the project's migrations,
- * and the migration order.
+ * from its folder; the release it records, reruns, upgrades from an older copy of this
+ * repository, a newer install it refuses to downgrade, migrations it never rewrites, user
+ * edits, the sync's schema file in an app with supabase/schemas/, clashes followed through
+ * the project's migrations, and the migration order.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -25,6 +26,14 @@ const MIGRATIONS = [...Deno.readDirSync(`${ROOT}/supabase/migrations`)]
 const FUNCTION_FILES = [...Deno.readDirSync(`${ROOT}/functions/clerk-webhook`)]
   .map((entry) => entry.name)
   .sort();
+const SCHEMAS = [...Deno.readDirSync(`${ROOT}/supabase/schemas`)]
+  .map((entry) => entry.name)
+  .filter((name) => name.endsWith(".sql"))
+  .sort();
+const SCHEMA_FILE = "supabase/schemas/00_clerk_webhook_sync.sql";
+const MANIFEST = `${FUNCTION_DIR}/clerk-webhook-sync.json`;
+/** This checkout's release. */
+const VERSION = JSON.parse(Deno.readTextFileSync(`${ROOT}/package.json`)).version as string;
 const IMPORT_MAP = JSON.parse(Deno.readTextFileSync(`${ROOT}/import_map.json`)).imports as Record<
   string,
   string
@@ -115,31 +124,66 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
   return files;
 }
 
-/** A copy of this repository as it was one release ago: its newest migration missing, a module different. */
-async function olderRepository(): Promise<{ root: string; newest: string } & AsyncDisposable> {
+/** How {@linkcode olderRepository} differs from this one, besides its newest migration. */
+interface OlderOptions {
+  /** package.json's version (undefined: none); 0.9.0 by default. */
+  version?: string | undefined;
+  /** A migration the older release shipped with other content, as before releases. */
+  editedMigration?: string;
+}
+
+/**
+ * A copy of this repository as it was one release ago: its newest migration missing, a
+ * module and a schema file different, package.json at another version.
+ */
+async function olderRepository(
+  options: OlderOptions = { version: "0.9.0" },
+): Promise<{ root: string; newest: string } & AsyncDisposable> {
   const root = await Deno.makeTempDir({ prefix: "cws_older_" });
+  // package.json too: Deno resolves the same lock from it.
   const copy = await new Deno.Command("cp", {
     args: [
       "-R",
-      ...["cli", "functions", "import_map.json", "deno.json", "deno.lock"].map((path) =>
-        `${ROOT}/${path}`
-      ),
+      ...["cli", "functions", "import_map.json", "deno.json", "deno.lock", "package.json"].map((
+        path,
+      ) => `${ROOT}/${path}`),
       `${root}/`,
     ],
   }).output();
   assert.ok(copy.success, new TextDecoder().decode(copy.stderr));
   await Deno.mkdir(`${root}/supabase`);
-  await new Deno.Command("cp", {
-    args: ["-R", `${ROOT}/supabase/migrations`, `${root}/supabase/`],
-  }).output();
+  for (const dir of ["migrations", "schemas"]) {
+    const copied = await new Deno.Command("cp", {
+      args: ["-R", `${ROOT}/supabase/${dir}`, `${root}/supabase/`],
+    }).output();
+    assert.ok(copied.success, new TextDecoder().decode(copied.stderr));
+  }
   const newest = MIGRATIONS.at(-1)!;
   await Deno.remove(`${root}/supabase/migrations/${newest}`);
-  await Deno.writeTextFile(
-    `${root}/functions/clerk-webhook/handler.ts`,
-    "\n// As the previous release had it.\n",
-    { append: true },
-  );
+  const previous = "\n-- As the previous release had it.\n";
+  await Deno.writeTextFile(`${root}/functions/clerk-webhook/handler.ts`, previous, {
+    append: true,
+  });
+  await Deno.writeTextFile(`${root}/supabase/schemas/${SCHEMAS.at(-1)}`, previous, {
+    append: true,
+  });
+  if (options.editedMigration !== undefined) {
+    await Deno.writeTextFile(`${root}/supabase/migrations/${options.editedMigration}`, previous, {
+      append: true,
+    });
+  }
+  const packageJson = JSON.parse(await Deno.readTextFile(`${root}/package.json`));
+  if (options.version === undefined) delete packageJson.version;
+  else packageJson.version = options.version;
+  await Deno.writeTextFile(`${root}/package.json`, `${JSON.stringify(packageJson, null, 2)}\n`);
   return { root, newest, [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }) };
+}
+
+/** The project's manifest, parsed. */
+async function manifestOf(
+  project: Project,
+): Promise<{ release?: { version?: string }; files: Record<string, string> }> {
+  return JSON.parse(await Deno.readTextFile(`${project.dir}/${MANIFEST}`));
 }
 
 Deno.test("install-into installs into a project made by supabase init, next to its own migration, function and config; supabase db push --workdir migrates it; the installed function, run by Deno from its folder, syncs a signed event", async (t) => {
@@ -209,9 +253,15 @@ Deno.test("install-into installs into a project made by supabase init, next to i
     },
   );
 
-  await t.step("the output ends with the exact next steps", () => {
+  await t.step("the output ends with the exact next steps, naming the release", () => {
+    assert.ok(
+      result.stdout.startsWith(`Installed clerk-webhook-sync ${VERSION} in ${project.dir}:\n`),
+      result.stdout,
+    );
     for (
       const line of [
+        `Next steps, in ${project.dir} (clerk-webhook-sync ${VERSION}; CHANGELOG.md in ${ROOT} ` +
+        "says what it brings):",
         "  supabase db push\n",
         "  supabase functions deploy clerk-webhook",
         "  supabase secrets set CLERK_WEBHOOK_SECRET=whsec_…",
@@ -229,6 +279,12 @@ Deno.test("install-into installs into a project made by supabase init, next to i
       assert.ok(result.stdout.includes(line), `missing "${line}" in:\n${result.stdout}`);
     }
     assert.ok(!result.stdout.includes("--include-all"), result.stdout);
+  });
+
+  await t.step("without supabase/schemas/ in the project, no schema file", async () => {
+    await assert.rejects(Deno.stat(`${project.dir}/supabase/schemas`), Deno.errors.NotFound);
+    assert.doesNotMatch(result.stdout, /supabase\/schemas|schema_paths|db diff/);
+    assert.ok(!(SCHEMA_FILE in (await manifestOf(project)).files));
   });
 
   const name = `${Deno.env.get("CWS_RUN_PREFIX")}_install`;
@@ -313,12 +369,13 @@ Deno.test("install-into run again changes nothing, says so, and leaves every fil
   }
 });
 
-Deno.test("install-into --upgrade brings an older install up to date and says what it changed; without --upgrade it says to use it and writes nothing", async () => {
+Deno.test("install-into --upgrade brings an older install up to date and says what it changed, from which release to which; without --upgrade it says to use it and writes nothing", async () => {
   await using project = await supabaseInit();
   await using older = await olderRepository();
   const first = await install(project, [], older.root);
   assert.equal(first.code, 0, first.stderr);
   assert.ok(!first.stdout.includes(older.newest));
+  assert.deepEqual((await manifestOf(project)).release, { version: "0.9.0" });
   // The user edits a module the new release leaves as it was.
   const edited = `${project.dir}/${FUNCTION_DIR}/body.ts`;
   await Deno.writeTextFile(edited, "// Tuned by the app.\n", { append: true });
@@ -327,9 +384,12 @@ Deno.test("install-into --upgrade brings an older install up to date and says wh
   const before = await snapshot(project.dir);
   const refused = await install(project);
   assert.equal(refused.code, 1);
-  assert.match(
+  assert.ok(
+    refused.stderr.includes(
+      "holds an older release of clerk-webhook-sync than this checkout " +
+        `(this checkout is ${VERSION}; the project has 0.9.0). Rerun with --upgrade to:`,
+    ),
     refused.stderr,
-    /holds an older release of clerk-webhook-sync than this checkout\. Rerun with --upgrade to:/,
   );
   assert.ok(refused.stderr.includes(`  added supabase/migrations/${older.newest}`), refused.stderr);
   assert.ok(refused.stderr.includes(`  updated ${FUNCTION_DIR}/handler.ts`), refused.stderr);
@@ -338,7 +398,13 @@ Deno.test("install-into --upgrade brings an older install up to date and says wh
 
   const upgraded = await install(project, ["--upgrade"]);
   assert.equal(upgraded.code, 0, upgraded.stderr);
-  assert.match(upgraded.stdout, /^Upgraded clerk-webhook-sync in /);
+  assert.ok(
+    upgraded.stdout.startsWith(
+      `Upgraded clerk-webhook-sync in ${project.dir} from 0.9.0 to ${VERSION}:\n`,
+    ),
+    upgraded.stdout,
+  );
+  assert.deepEqual((await manifestOf(project)).release, { version: VERSION });
   assert.ok(
     upgraded.stdout.includes(`  added supabase/migrations/${older.newest}`),
     upgraded.stdout,
@@ -388,6 +454,270 @@ Deno.test("install-into --upgrade does not silently replace a file the user edit
     await Deno.readFile(handler),
     await Deno.readFile(`${ROOT}/functions/clerk-webhook/handler.ts`),
   );
+});
+
+Deno.test("install-into records the release it installed in the manifest, and none when package.json has no version", async () => {
+  await using project = await supabaseInit();
+  assert.equal((await install(project)).code, 0);
+  assert.deepEqual((await manifestOf(project)).release, { version: VERSION });
+
+  await using unversioned = await olderRepository({ version: undefined });
+  await using other = await supabaseInit();
+  const result = await install(other, [], unversioned.root);
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(!("release" in await manifestOf(other)), "no release without a version");
+  assert.match(result.stdout, /^Installed clerk-webhook-sync in /);
+});
+
+Deno.test("install-into never rewrites a migration: one the project has with other content than this checkout ships is named, with why and what to do, with or without --upgrade and --force, and nothing is written; an edit of a migration the sync ships unchanged is kept", async (t) => {
+  await using project = await supabaseInit();
+  // The older release shipped this migration with other content (edited in place, as
+  // before releases); the project's database applied that content.
+  const changed = MIGRATIONS[1]!;
+  await using older = await olderRepository({ version: "0.9.0", editedMigration: changed });
+  assert.equal((await install(project, [], older.root)).code, 0);
+  // The user edits a migration that this checkout ships as it was installed.
+  const mine = `${project.dir}/supabase/migrations/${MIGRATIONS[0]}`;
+  await Deno.writeTextFile(mine, "-- Reviewed by the app.\n", { append: true });
+  const changedPath = `supabase/migrations/${changed}`;
+
+  await t.step("as installed, but shipped with other content: refused", async () => {
+    const before = await snapshot(project.dir);
+    for (const args of [[], ["--upgrade"], ["--upgrade", "--force"]]) {
+      const refused = await install(project, args);
+      assert.equal(refused.code, 1, `${args}: ${refused.stdout}`);
+      assert.ok(
+        refused.stderr.startsWith(
+          `Cannot upgrade clerk-webhook-sync in ${project.dir}: these migrations differ from ` +
+            "the ones this checkout ships under the same names (this checkout is " +
+            `${VERSION}; the project has 0.9.0):\n` +
+            `  ${changedPath} (as installed: the sync shipped other content under this name)\n` +
+            "install-into never rewrites a migration, with or without --upgrade or --force: " +
+            "supabase db push never runs a migration version it has applied again, so every " +
+            "database that applied the project's version would silently differ from the code; " +
+            "and a released migration never changes.\n" +
+            "Keep the files as they are and report this message to clerk-webhook-sync's " +
+            "maintainers: a change to a released migration is fixed by a new migration, not " +
+            "by an edit.\nNothing was written.\n",
+        ),
+        refused.stderr,
+      );
+      assert.ok(!refused.stderr.includes(MIGRATIONS[0]!), "the harmless edit is not named");
+      assert.deepEqual(await snapshot(project.dir), before);
+    }
+  });
+
+  await t.step(
+    "edited by the user, and shipped with other content: refused, restore it",
+    async () => {
+      await Deno.writeTextFile(`${project.dir}/${changedPath}`, "-- Mine.\n", { append: true });
+      const before = await snapshot(project.dir);
+      const refused = await install(project, ["--upgrade", "--force"]);
+      assert.equal(refused.code, 1, refused.stdout);
+      assert.ok(
+        refused.stderr.includes(`  ${changedPath} (edited since it was installed)\n`),
+        refused.stderr,
+      );
+      assert.ok(
+        refused.stderr.includes(
+          "If the difference is your own edit and no database has applied it, restore the " +
+            "sync's version and install again, e.g.\n" +
+            `  cp ${ROOT}/${changedPath} ${project.dir}/${changedPath}\n` +
+            "Otherwise keep the files as they are and report this message",
+        ),
+        refused.stderr,
+      );
+      assert.deepEqual(await snapshot(project.dir), before);
+    },
+  );
+
+  await t.step(
+    "restored as the refusal says: upgraded, the user's harmless edit kept",
+    async () => {
+      await Deno.copyFile(`${ROOT}/${changedPath}`, `${project.dir}/${changedPath}`);
+      const upgraded = await install(project, ["--upgrade"]);
+      assert.equal(upgraded.code, 0, upgraded.stderr);
+      assert.ok(
+        upgraded.stdout.includes(`  kept your edit of supabase/migrations/${MIGRATIONS[0]}\n`),
+        upgraded.stdout,
+      );
+      assert.match(await Deno.readTextFile(mine), /-- Reviewed by the app\.\n$/);
+    },
+  );
+});
+
+/** Makes `project` declare its schema in supabase/schemas/, with a file of its own. */
+async function declareSchema(project: Project): Promise<void> {
+  await Deno.mkdir(`${project.dir}/supabase/schemas`);
+  await Deno.writeTextFile(
+    `${project.dir}/supabase/schemas/profiles.sql`,
+    "create table public.profiles (\n  id bigint primary key,\n" +
+      "  clerk_user_id text references public.users (clerk_id)\n);\n",
+  );
+}
+
+/** The catalog of the sync's objects in the database at `url` (dev/catalog.sql). */
+async function catalogOf(url: string): Promise<unknown> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql.unsafe(await Deno.readTextFile(`${ROOT}/dev/catalog.sql`));
+    return row!.catalog;
+  } finally {
+    await sql.end();
+  }
+}
+
+Deno.test("install-into, in a project with supabase/schemas/, installs the sync's schema as one file that sorts first, built from this repository's schema files in name order; it builds the same database as the sync's migrations", async (t) => {
+  await using project = await supabaseInit();
+  // Only the sync's migrations, so that the databases compare alike.
+  await Deno.remove(`${project.dir}/supabase/migrations/${OWN_MIGRATION}`);
+  await declareSchema(project);
+  const result = await install(project);
+  assert.equal(result.code, 0, result.stderr);
+  const text = await Deno.readTextFile(`${project.dir}/${SCHEMA_FILE}`);
+
+  await t.step(
+    "each of the repository's schema files, in name order, headed by its name",
+    async () => {
+      let at = 0;
+      for (const name of SCHEMAS) {
+        const part = `-- From clerk-webhook-sync's supabase/schemas/${name}\n\n` +
+          await Deno.readTextFile(`${ROOT}/supabase/schemas/${name}`);
+        const found = text.indexOf(part, at);
+        assert.ok(found >= at, `${name} missing or out of order`);
+        at = found + part.length;
+      }
+      const names = [...Deno.readDirSync(`${project.dir}/supabase/schemas`)].map((e) => e.name);
+      assert.deepEqual(names.sort(), ["00_clerk_webhook_sync.sql", "profiles.sql"]);
+    },
+  );
+
+  await t.step("tracked in the manifest, named in the output and the next steps", async () => {
+    assert.equal(
+      (await manifestOf(project)).files[SCHEMA_FILE],
+      await sha256(await Deno.readFile(`${project.dir}/${SCHEMA_FILE}`)),
+    );
+    for (
+      const line of [
+        `  added ${SCHEMA_FILE}\n`,
+        `The sync's schema is in ${SCHEMA_FILE}, next to yours: keep it, or\n` +
+        "supabase db diff would plan to drop the sync's objects (install-into --upgrade " +
+        "replaces it).\n",
+      ]
+    ) {
+      assert.ok(result.stdout.includes(line), `missing "${line}" in:\n${result.stdout}`);
+    }
+    // supabase init leaves schema_paths empty: the CLI reads ./schemas/*.sql in name order.
+    assert.doesNotMatch(result.stdout, /schema_paths/);
+    const config = await Deno.readTextFile(`${project.dir}/supabase/config.toml`);
+    assert.ok(config.startsWith(project.config), "config.toml is only appended to");
+  });
+
+  const prefix = `${Deno.env.get("CWS_RUN_PREFIX")}_install_schema`;
+  const declared = await Deno.makeTempDir({ prefix: "cws_declared_" });
+  try {
+    await t.step("the file, applied alone, builds what the sync's migrations build", async () => {
+      // The schema file applied as the only migration of an empty project, by the real CLI.
+      await run("supabase", ["init", "--workdir", declared]);
+      await Deno.mkdir(`${declared}/supabase/migrations`);
+      await Deno.writeTextFile(`${declared}/supabase/migrations/20000101000000_declared.sql`, text);
+      const fromSchema = await catalogOf(await createMigratedDatabase(`${prefix}_d`, declared));
+      const fromMigrations = await catalogOf(
+        await createMigratedDatabase(`${prefix}_m`, project.dir),
+      );
+      assert.deepEqual(fromSchema, fromMigrations);
+    });
+  } finally {
+    await dropDatabases(prefix);
+    await Deno.remove(declared, { recursive: true });
+  }
+});
+
+Deno.test("install-into --upgrade replaces the sync's schema file as installed, and an edited one only with --force", async () => {
+  await using project = await supabaseInit();
+  await declareSchema(project);
+  await using older = await olderRepository();
+  assert.equal((await install(project, [], older.root)).code, 0);
+  const schemaFile = `${project.dir}/${SCHEMA_FILE}`;
+  assert.match(await Deno.readTextFile(schemaFile), /As the previous release had it/);
+
+  const refused = await install(project);
+  assert.equal(refused.code, 1);
+  assert.ok(refused.stderr.includes(`  updated ${SCHEMA_FILE}\n`), refused.stderr);
+  const upgraded = await install(project, ["--upgrade"]);
+  assert.equal(upgraded.code, 0, upgraded.stderr);
+  assert.ok(upgraded.stdout.includes(`  updated ${SCHEMA_FILE}\n`), upgraded.stdout);
+  const current = await Deno.readTextFile(schemaFile);
+  assert.doesNotMatch(current, /As the previous release had it/);
+
+  // Installed from the older release again, then edited by the user.
+  await using other = await supabaseInit();
+  await declareSchema(other);
+  assert.equal((await install(other, [], older.root)).code, 0);
+  await Deno.writeTextFile(`${other.dir}/${SCHEMA_FILE}`, "-- Mine.\n", { append: true });
+  const before = await snapshot(other.dir);
+  const edited = await install(other, ["--upgrade"]);
+  assert.equal(edited.code, 1);
+  assert.ok(edited.stderr.includes(`\n  ${SCHEMA_FILE}\n`), edited.stderr);
+  assert.match(edited.stderr, /rerun with --force/);
+  assert.deepEqual(await snapshot(other.dir), before);
+  const forced = await install(other, ["--upgrade", "--force"]);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.equal(await Deno.readTextFile(`${other.dir}/${SCHEMA_FILE}`), current);
+});
+
+Deno.test("install-into leaves a schema_paths the project sets in config.toml as it is, and says to list the sync's schema file first; one that is not a list is refused", async () => {
+  for (
+    const [paths, step] of [
+      [
+        `["./schemas/profiles.sql"]`,
+        `  schema_paths = ["./schemas/00_clerk_webhook_sync.sql", "./schemas/profiles.sql"]\n`,
+      ],
+      [`["./schemas/*.sql"]`, undefined],
+    ] as const
+  ) {
+    await using project = await supabaseInit();
+    await declareSchema(project);
+    const config = project.config.replace(/^schema_paths = \[\]$/m, `schema_paths = ${paths}`);
+    assert.notEqual(config, project.config, "supabase init writes schema_paths = []");
+    await Deno.writeTextFile(`${project.dir}/supabase/config.toml`, config);
+    const result = await install(project);
+    assert.equal(result.code, 0, result.stderr);
+    const after = await Deno.readTextFile(`${project.dir}/supabase/config.toml`);
+    assert.ok(after.startsWith(config), "config.toml is only appended to");
+    assert.ok(!after.slice(config.length).includes("schema_paths"));
+    if (step === undefined) assert.doesNotMatch(result.stdout, /schema_paths/, paths);
+    else {
+      assert.ok(
+        result.stdout.includes(
+          "Your supabase/config.toml sets [db.migrations] schema_paths, which install-into " +
+            "leaves as\nyou wrote it: list the sync's schema file first there, or supabase db " +
+            "diff, which reads\nonly the files listed, would plan to drop the sync's objects:\n" +
+            step,
+        ),
+        result.stdout,
+      );
+    }
+  }
+
+  await using project = await supabaseInit();
+  await declareSchema(project);
+  await Deno.writeTextFile(
+    `${project.dir}/supabase/config.toml`,
+    project.config.replace(/^schema_paths = \[\]$/m, 'schema_paths = "./schemas"'),
+  );
+  const before = await snapshot(project.dir);
+  const refused = await install(project);
+  assert.equal(refused.code, 1, refused.stdout);
+  assert.ok(
+    refused.stderr.includes(
+      "  supabase/config.toml sets [db.migrations] schema_paths to something other than a list " +
+        'of paths: make it one (e.g. schema_paths = ["./schemas/*.sql"]) or remove it, then ' +
+        "install again\n",
+    ),
+    refused.stderr,
+  );
+  assert.deepEqual(await snapshot(project.dir), before);
 });
 
 Deno.test("install-into refuses, writing nothing, when the project defines what the sync would create, naming the file and line", async (t) => {
@@ -536,7 +866,7 @@ Deno.test("install-into follows the project's migrations in name order: the rena
     await Deno.writeTextFile(`${project.dir}/${file}`, `${statement}\n`);
     const installed = await install(project);
     assert.equal(installed.code, 0, installed.stderr);
-    assert.match(installed.stdout, /^Installed clerk-webhook-sync in /);
+    assert.match(installed.stdout, /^Installed clerk-webhook-sync \d+\.\d+\.\d+ in /);
     assert.equal(installed.stderr, "");
   });
 
@@ -584,7 +914,7 @@ Deno.test("install-into warns, naming the file, about a migration that refers to
   );
   const result = await install(project);
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /^Installed clerk-webhook-sync in /);
+  assert.match(result.stdout, /^Installed clerk-webhook-sync \d+\.\d+\.\d+ in /);
   const warnings = result.stderr.match(/^Warning: .*$/gm) ?? [];
   assert.equal(warnings.length, 1, result.stderr);
   assert.ok(
@@ -621,33 +951,44 @@ Deno.test("install-into warns, naming the file, about a migration that refers to
   });
 });
 
-/** Makes the install in `project` look as a newer release leaves it: one more migration. */
-async function installNewerRelease(project: Project, release?: object): Promise<string> {
-  const migration = "supabase/migrations/20991231000000_clerk_next_release.sql";
-  await Deno.writeTextFile(`${project.dir}/${migration}`, "select 1;\n");
-  const manifestPath = `${project.dir}/${FUNCTION_DIR}/clerk-webhook-sync.json`;
+/**
+ * Makes the install in `project` look as a newer release leaves it: one more migration
+ * (none when `migration` is false), and `release` recorded (undefined: none).
+ */
+async function installNewerRelease(
+  project: Project,
+  release: object | undefined,
+  migration = true,
+): Promise<string> {
+  const next = "supabase/migrations/20991231000000_clerk_next_release.sql";
+  const manifestPath = `${project.dir}/${MANIFEST}`;
   const manifest = JSON.parse(await Deno.readTextFile(manifestPath));
-  manifest.files[migration] = await sha256(await Deno.readFile(`${project.dir}/${migration}`));
+  if (migration) {
+    await Deno.writeTextFile(`${project.dir}/${next}`, "select 1;\n");
+    manifest.files[next] = await sha256(await Deno.readFile(`${project.dir}/${next}`));
+  }
   // The newer release's handler.ts: as installed, so an upgrade would replace it.
   const handler = `${FUNCTION_DIR}/handler.ts`;
   await Deno.writeTextFile(`${project.dir}/${handler}`, "// The next release.\n", { append: true });
   manifest.files[handler] = await sha256(await Deno.readFile(`${project.dir}/${handler}`));
-  if (release !== undefined) manifest.release = release;
+  if (release === undefined) delete manifest.release;
+  else manifest.release = release;
   await Deno.writeTextFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-  return migration;
+  return next;
 }
 
 Deno.test("install-into refuses to take a newer release back to this checkout's, with or without --upgrade and --force, and writes nothing", async () => {
   await using project = await supabaseInit();
   assert.equal((await install(project)).code, 0);
-  const migration = await installNewerRelease(project);
+  // No version recorded: the migrations tell.
+  const migration = await installNewerRelease(project, undefined);
   const before = await snapshot(project.dir);
   for (const args of [[], ["--upgrade"], ["--upgrade", "--force"]]) {
     const refused = await install(project, args);
     assert.equal(refused.code, 1, `${args}: ${refused.stdout}`);
     assert.match(
       refused.stderr,
-      /^Cannot install clerk-webhook-sync into .*: it has a newer release installed than this checkout \(.*\), which would take it back to an older one\./,
+      /^Cannot install clerk-webhook-sync into .*: it has a newer release installed than this checkout \(.*\), which would take it back to an older one: this checkout is .*; the project's install records no version\./,
     );
     assert.ok(refused.stderr.includes(`  installed there, missing here:\n    ${migration}\n`));
     assert.match(
@@ -666,10 +1007,32 @@ Deno.test("install-into names the release a newer install records in its manifes
   await installNewerRelease(project, { version: "9.9.9", commit: "0123abc" });
   const refused = await install(project, ["--upgrade"]);
   assert.equal(refused.code, 1);
-  assert.match(
+  assert.ok(
+    refused.stderr.includes(`this checkout is ${VERSION}; the project has 9.9.9, commit 0123abc.`),
     refused.stderr,
-    /it has a newer release installed \(version 9\.9\.9, commit 0123abc\) than this checkout/,
   );
+});
+
+Deno.test("install-into refuses an install whose manifest records a newer version, even with the same migrations, naming both versions, with or without --upgrade and --force", async () => {
+  await using project = await supabaseInit();
+  assert.equal((await install(project)).code, 0);
+  const [major, minor, patch] = VERSION.split(".").map(Number);
+  const newer = `${major}.${minor}.${patch! + 1}`;
+  await installNewerRelease(project, { version: newer }, false);
+  const before = await snapshot(project.dir);
+  for (const args of [[], ["--upgrade"], ["--upgrade", "--force"]]) {
+    const refused = await install(project, args);
+    assert.equal(refused.code, 1, `${args}: ${refused.stdout}`);
+    assert.ok(
+      refused.stderr.includes(
+        `it has a newer release installed than this checkout (${ROOT}), which would take it ` +
+          `back to an older one: this checkout is ${VERSION}; the project has ${newer}.\n`,
+      ),
+      refused.stderr,
+    );
+    assert.doesNotMatch(refused.stderr, /missing here/);
+    assert.deepEqual(await snapshot(project.dir), before);
+  }
 });
 
 Deno.test("install-into does not call an install with the same migrations but other files older: it says so, and --upgrade installs this checkout's", async () => {
