@@ -19,6 +19,7 @@ import {
   readDevSecret,
   readRunningServer,
 } from "./local_dev.ts";
+import { shuffle } from "../dev/shuffle.ts";
 import { deliver, newSvixId } from "../dev/webhooks.ts";
 
 const DEFAULT_ORG = "org_example";
@@ -213,14 +214,6 @@ async function signingSecret(): Promise<{ secret: string; source: string }> {
     );
   }
   return { secret, source: "the development secret in .data/webhook_secret" };
-}
-
-function shuffle<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = crypto.getRandomValues(new Uint32Array(1))[0]! % (i + 1);
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
 }
 
 /** Sends one delivery and prints its line; whether the function took it (2xx). */

@@ -29,6 +29,8 @@
  * `FAULT_EVENTS` sets the size of the burst (default 1,000); the stress run uses more.
  */
 import assert from "node:assert/strict";
+import pMap from "p-map";
+import { shuffle } from "../dev/shuffle.ts";
 import { deletedEvent, newClerkId, userEvent } from "../dev/clerk_events.ts";
 import { type ScratchDatabase, scratchDatabase } from "../dev/database.ts";
 import { type FaultProxy, startFaultProxy } from "./support/fault_proxy.ts";
@@ -162,25 +164,12 @@ async function deliverAll(
   deliveries: Delivery[],
   onAnswer: (answer: Answer, answered: number) => void = () => {},
 ): Promise<Answer[]> {
-  const answers: Answer[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < deliveries.length) {
-      const answer = await send(rig, deliveries[next++]!);
-      answers.push(answer);
-      onAnswer(answer, answers.length);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return answers;
-}
-
-function shuffle<T>(items: T[]): T[] {
-  for (let index = items.length - 1; index > 0; index--) {
-    const other = Math.floor(Math.random() * (index + 1));
-    [items[index], items[other]] = [items[other]!, items[index]!];
-  }
-  return items;
+  let answered = 0;
+  return await pMap(deliveries, async (delivery) => {
+    const answer = await send(rig, delivery);
+    onAnswer(answer, ++answered);
+    return answer;
+  }, { concurrency: CONCURRENCY });
 }
 
 async function ledger(db: ScratchDatabase, svixIds: string[]) {

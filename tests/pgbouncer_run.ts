@@ -8,6 +8,7 @@
  * `npm test`. `POOLER_DELIVERIES` sets the number of distinct deliveries (default 1,200).
  */
 import assert from "node:assert/strict";
+import pMap from "p-map";
 import postgres from "postgres";
 import { newClerkId, userEvent } from "../dev/clerk_events.ts";
 import { scratchDatabase } from "../dev/database.ts";
@@ -31,24 +32,6 @@ const RUNTIMES = [
 ];
 /** Deliveries in flight at once, across the processes. */
 const CONCURRENCY = 48;
-
-/** Runs `work` on each item with at most `limit` in flight; resolves to the results in order. */
-async function inFlight<T, R>(
-  items: T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-  return results;
-}
 
 Deno.test("PgBouncer in transaction mode runs one client's consecutive statements on different server connections (why named statements fail through it)", async () => {
   await using db = await scratchDatabase();
@@ -103,10 +86,10 @@ Deno.test(`${DELIVERIES} concurrent deliveries from ${RUNTIMES.length} function 
     }));
 
     const started = performance.now();
-    const answers = await inFlight([...deliveries, ...again], CONCURRENCY, async (d) => {
+    const answers = await pMap([...deliveries, ...again], async (d) => {
       const { status, body } = await deliver(d.url, d.payload, { secret, id: d.id });
       return status === 200 ? String(body.outcome) : `HTTP ${status}: ${JSON.stringify(body)}`;
-    });
+    }, { concurrency: CONCURRENCY });
     const seconds = (performance.now() - started) / 1000;
     const counts: Record<string, number> = {};
     for (const answer of answers) counts[answer] = (counts[answer] ?? 0) + 1;

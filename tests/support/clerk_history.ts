@@ -8,6 +8,7 @@
  * The model keeps Clerk's rule that an address belongs to at most one user at any
  * instant, so moves and swaps of addresses take several steps, as they do in Clerk.
  */
+import { shuffle } from "../../dev/shuffle.ts";
 import {
   deletedEvent,
   membershipEvent,
@@ -51,11 +52,7 @@ export class Random {
 
   /** Shuffles `items` in place (Fisher–Yates) and returns it. */
   shuffle<T>(items: T[]): T[] {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [items[i], items[j]] = [items[j]!, items[i]!];
-    }
-    return items;
+    return shuffle(items, (n) => this.int(n));
   }
 }
 
