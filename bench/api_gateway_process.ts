@@ -1,10 +1,10 @@
 /**
- * The API gateway stand-in (dev/api_gateway_stand_in.ts) as its own process, in front of
+ * The API gateway stand-in (dev/stand_ins/api_gateway.ts) as its own process, in front of
  * the benchmark's PostgREST, so that the Supabase transport crosses the process
  * boundaries it crosses on the platform. Reads POSTGREST_URL, JWT_SECRET, SECRET_KEY and
  * PORT; prints "Listening on <url>".
  */
-import { startApiGatewayStandIn } from "../dev/api_gateway_stand_in.ts";
+import { startApiGatewayStandIn } from "../dev/stand_ins/api_gateway.ts";
 
 function required(name: string): string {
   const value = Deno.env.get(name);

@@ -3,8 +3,8 @@
  * the API is not the limit) paged and applied through a store, as `npm run backfill`
  * does, timed from the first request to the last commit.
  */
-import { backfill, backfillKind } from "../cli/backfill_sync.ts";
-import { ClerkApi } from "../cli/clerk_api.ts";
+import { backfill, backfillKind } from "../cli/backfill/sync.ts";
+import { ClerkApi } from "../cli/backfill/clerk_api.ts";
 import type { Database } from "../functions/clerk-webhook/database.ts";
 import { createSyncStore } from "../functions/clerk-webhook/sync_store.ts";
 import { USER } from "../functions/clerk-webhook/user.ts";

@@ -6,7 +6,7 @@
  * when any request fails (a non-2xx answer or an error), whatever the timings.
  */
 import postgres from "postgres";
-import { BACKFILL_BATCHING } from "../cli/backfill_sync.ts";
+import { BACKFILL_BATCHING } from "../cli/backfill/sync.ts";
 import type { Database } from "../functions/clerk-webhook/database.ts";
 import { openPostgresDatabase } from "../functions/clerk-webhook/postgres_database.ts";
 import { openSupabaseDatabase } from "../functions/clerk-webhook/supabase_database.ts";

@@ -1,10 +1,10 @@
 /**
- * The Clerk API stand-in (dev/clerk_api_stand_in.ts) as its own process, holding USERS
+ * The Clerk API stand-in (dev/stand_ins/clerk_api.ts) as its own process, holding USERS
  * users with an email, names and metadata each, so that the benchmark's backfill pages
  * over HTTP from another process, as from Clerk. Reads SECRET_KEY, USERS and PORT;
  * prints "Listening on <url>".
  */
-import { startClerkApiStandIn } from "../dev/clerk_api_stand_in.ts";
+import { startClerkApiStandIn } from "../dev/stand_ins/clerk_api.ts";
 
 function required(name: string): string {
   const value = Deno.env.get(name);

@@ -1,9 +1,9 @@
 /**
  * A Supabase project's Data API for one database, as supabase-js reaches it: the real
  * PostgREST (dev/postgrest.ts) behind the API gateway stand-in
- * (dev/api_gateway_stand_in.ts), which turns the project's keys into JWTs.
+ * (dev/stand_ins/api_gateway.ts), which turns the project's keys into JWTs.
  */
-import { startApiGatewayStandIn } from "./api_gateway_stand_in.ts";
+import { startApiGatewayStandIn } from "./stand_ins/api_gateway.ts";
 import { type Postgrest, startPostgrest } from "./postgrest.ts";
 
 export { POSTGREST_MISSING } from "./postgrest.ts";

@@ -1,5 +1,5 @@
 /**
- * `npm run backfill`: cli/backfill.ts as a process (net and env permissions
+ * `npm run backfill`: cli/backfill/backfill.ts as a process (net and env permissions
  * only) against the Clerk API stand-in and a real scratch database, and backfill() in
  * process where a test needs short retry delays.
  */
@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
 import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
 import { USER_SYNC_FORMAT } from "../functions/clerk-webhook/user.ts";
-import { backfill, backfillKind } from "../cli/backfill_sync.ts";
-import { ClerkApi, ClerkApiError } from "../cli/clerk_api.ts";
+import { backfill, backfillKind } from "../cli/backfill/sync.ts";
+import { ClerkApi, ClerkApiError } from "../cli/backfill/clerk_api.ts";
 import { MEMBERSHIP } from "../functions/clerk-webhook/membership.ts";
 import { ORGANIZATION, ORGANIZATIONS } from "../functions/clerk-webhook/organization.ts";
 import { openPostgresDatabase } from "../functions/clerk-webhook/postgres_database.ts";
@@ -20,7 +20,7 @@ import {
   userEvent,
   type UserState,
 } from "../dev/clerk_events.ts";
-import { type ClerkApiStandIn, startClerkApiStandIn } from "../dev/clerk_api_stand_in.ts";
+import { type ClerkApiStandIn, startClerkApiStandIn } from "../dev/stand_ins/clerk_api.ts";
 import { type ScratchDatabase, scratchDatabase } from "../dev/database.ts";
 import { startDataApi } from "../dev/data_api.ts";
 import { serveLocally } from "./support/server.ts";
@@ -28,8 +28,8 @@ import { newSvixId } from "../dev/webhooks.ts";
 import { type CommandResult, runDeno } from "./support/run_deno.ts";
 import { directStore, testOn } from "./support/transports.ts";
 
-const CLI = new URL("../cli/backfill.ts", import.meta.url);
-const STATUS = new URL("../cli/status.ts", import.meta.url);
+const CLI = new URL("../cli/backfill/backfill.ts", import.meta.url);
+const STATUS = new URL("../cli/status/status.ts", import.meta.url);
 const SECRET_KEY = "sk_test_backfill0stand0in0key";
 /** Clerk times of the tests' users: an hour ago, one second apart. */
 const T0 = Date.now() - 60 * 60 * 1000;

@@ -10,7 +10,7 @@ import { startFunction } from "../dev/function_process.ts";
 import { deliver, newSecret, newSvixId } from "../dev/webhooks.ts";
 import { runDeno } from "./support/run_deno.ts";
 
-const START = new URL("../cli/start.ts", import.meta.url);
+const START = new URL("../cli/local/start.ts", import.meta.url);
 
 /** The version function as a migration defines it, answering `version`. */
 function defineVersion(db: ScratchDatabase, version: string) {

@@ -1,5 +1,5 @@
 /**
- * `npm run install-into`: cli/install_into.ts as a process, into Supabase projects made by
+ * `npm run install-into`: cli/install/install_into.ts as a process, into Supabase projects made by
  * the real `supabase init` that hold their own migration, function and config: installed,
  * migrated with the real `supabase db push --workdir`, the installed function run by Deno
  * from its folder; the release it records, reruns, upgrades from an older copy of this
@@ -14,7 +14,7 @@ import { userEvent } from "../dev/clerk_events.ts";
 import { createMigratedDatabase, dropDatabases, run } from "../dev/database.ts";
 import { HOSTED_DENO, LOCAL_DENO } from "../dev/function_process.ts";
 import { deliver, newSecret } from "../dev/webhooks.ts";
-import { sha256 } from "../cli/install_manifest.ts";
+import { sha256 } from "../cli/install/manifest.ts";
 import { startProjectFunction } from "./support/project_function.ts";
 import { type CommandResult, runDeno } from "./support/run_deno.ts";
 
@@ -95,7 +95,7 @@ function install(
       "--allow-read",
       "--allow-write",
       "--allow-env=INIT_CWD",
-      "cli/install_into.ts",
+      "cli/install/install_into.ts",
       ...target,
       ...args,
     ],

@@ -1,20 +1,20 @@
 /**
- * `npm run status`: cli/status.ts as a process (net and env permissions only) against a
+ * `npm run status`: cli/status/status.ts as a process (net and env permissions only) against a
  * scratch database holding known deliveries, refusals and backfill runs (the runs
  * written by the real `npm run backfill` against the Clerk API stand-in), directly and
  * through the Data API.
  */
 import assert from "node:assert/strict";
-import { startClerkApiStandIn } from "../dev/clerk_api_stand_in.ts";
+import { startClerkApiStandIn } from "../dev/stand_ins/clerk_api.ts";
 import { type ScratchDatabase, scratchDatabase } from "../dev/database.ts";
 import { startDataApi } from "../dev/data_api.ts";
-import type { Health } from "../cli/sync_health.ts";
-import type { SyncStatus } from "../cli/sync_status.ts";
+import type { Health } from "../cli/status/health.ts";
+import type { SyncStatus } from "../cli/status/read.ts";
 import { type CommandResult, runDeno } from "./support/run_deno.ts";
 import { testOn } from "./support/transports.ts";
 
-const STATUS = new URL("../cli/status.ts", import.meta.url);
-const BACKFILL = new URL("../cli/backfill.ts", import.meta.url);
+const STATUS = new URL("../cli/status/status.ts", import.meta.url);
+const BACKFILL = new URL("../cli/backfill/backfill.ts", import.meta.url);
 const CLERK_KEY = "sk_test_status0stand0in0key";
 const SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";
 const PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH";

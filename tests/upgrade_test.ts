@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { backfill, backfillKind } from "../cli/backfill_sync.ts";
+import { backfill, backfillKind } from "../cli/backfill/sync.ts";
 import { openPostgresDatabase } from "../functions/clerk-webhook/postgres_database.ts";
 import { USER } from "../functions/clerk-webhook/user.ts";
-import { ClerkApi } from "../cli/clerk_api.ts";
+import { ClerkApi } from "../cli/backfill/clerk_api.ts";
 import { userEvent } from "../dev/clerk_events.ts";
-import { startClerkApiStandIn } from "../dev/clerk_api_stand_in.ts";
+import { startClerkApiStandIn } from "../dev/stand_ins/clerk_api.ts";
 import { createMigratedDatabase, dropDatabases, pushMigrations } from "../dev/database.ts";
 import { deliver, newSecret } from "../dev/webhooks.ts";
 import { directStore, serveHandler } from "./support/transports.ts";

@@ -11,21 +11,21 @@ import {
   ConfigError,
   type DatabaseConfig,
   readDatabaseConfig,
-} from "../functions/clerk-webhook/config.ts";
-import { ENTITIES } from "../functions/clerk-webhook/entities.ts";
-import type { ClerkFeature } from "../functions/clerk-webhook/entity.ts";
-import { openDatabase } from "../functions/clerk-webhook/open_database.ts";
-import { createSyncStore } from "../functions/clerk-webhook/sync_store.ts";
-import { type BackfillRun, logBackfillRun } from "./backfill_log.ts";
+} from "../../functions/clerk-webhook/config.ts";
+import { ENTITIES } from "../../functions/clerk-webhook/entities.ts";
+import type { ClerkFeature } from "../../functions/clerk-webhook/entity.ts";
+import { openDatabase } from "../../functions/clerk-webhook/open_database.ts";
+import { createSyncStore } from "../../functions/clerk-webhook/sync_store.ts";
+import { type BackfillRun, logBackfillRun } from "./log.ts";
 import {
   backfill,
   BACKFILL_BATCHING,
   backfillKind,
   type BackfillSummary,
   progress,
-} from "./backfill_sync.ts";
+} from "./sync.ts";
 import { ClerkApi, MAX_PAGE_SIZE, readClerkApiConfig } from "./clerk_api.ts";
-import { commandLine } from "./command_line.ts";
+import { commandLine } from "../command_line.ts";
 
 const USAGE =
   `Usage: npm run backfill -- [--reconcile] [--dry-run] [--page-size=N] [--max-deletes=N]

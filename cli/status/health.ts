@@ -4,7 +4,7 @@
  * secret is wrong, the function is down), and a high share of refused deliveries means
  * Svix is retrying messages that will fail again.
  */
-import type { SyncStatus } from "./sync_status.ts";
+import type { SyncStatus } from "./read.ts";
 
 /** The thresholds of {@linkcode judgeHealth}. */
 export interface HealthThresholds {

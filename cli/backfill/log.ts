@@ -4,9 +4,9 @@
  * that `npm run status` can show the last run and what it changed. Dry runs change nothing
  * and are not logged.
  */
-import type { Database } from "../functions/clerk-webhook/database.ts";
-import type { BackfillSummary } from "./backfill_sync.ts";
-import type { RunCounts, SkippedKind } from "./sync_status.ts";
+import type { Database } from "../../functions/clerk-webhook/database.ts";
+import type { BackfillSummary } from "./sync.ts";
+import type { RunCounts, SkippedKind } from "../status/read.ts";
 
 /** One run that could change rows, as it ended. */
 export interface BackfillRun {

@@ -4,11 +4,11 @@
  * the address of the running `npm start`.
  */
 import { fileURLToPath } from "node:url";
-import { SECRET_VARIABLES } from "../functions/clerk-webhook/config.ts";
-import { newSecret } from "../dev/webhooks.ts";
+import { SECRET_VARIABLES } from "../../functions/clerk-webhook/config.ts";
+import { newSecret } from "../../dev/webhooks.ts";
 
 /** The project's root directory. */
-export const ROOT = new URL("../", import.meta.url);
+export const ROOT = new URL("../../", import.meta.url);
 /** `.data/` in the project root. */
 export const DATA_DIR = new URL(".data/", ROOT);
 /** The embedded database's directory. */

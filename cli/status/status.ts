@@ -6,8 +6,8 @@
  * or configuration error, so that a scheduled job can alert on it.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, readDatabaseConfig } from "../functions/clerk-webhook/config.ts";
-import { openDatabase } from "../functions/clerk-webhook/open_database.ts";
+import { ConfigError, readDatabaseConfig } from "../../functions/clerk-webhook/config.ts";
+import { openDatabase } from "../../functions/clerk-webhook/open_database.ts";
 import {
   DEFAULT_THRESHOLDS,
   formatDuration,
@@ -15,9 +15,9 @@ import {
   type HealthThresholds,
   judgeHealth,
   parseDuration,
-} from "./sync_health.ts";
-import { readSyncStatus, type SyncStatus } from "./sync_status.ts";
-import { commandLine } from "./command_line.ts";
+} from "./health.ts";
+import { readSyncStatus, type SyncStatus } from "./read.ts";
+import { commandLine } from "../command_line.ts";
 
 const USAGE = `Usage: npm run status -- [--json] [--stall-after=DURATION] [--max-refused=PERCENT]
 

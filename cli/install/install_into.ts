@@ -20,28 +20,28 @@ import {
   readFunctionSection,
   readSchemaPaths,
 } from "./config_toml.ts";
-import { findClashes } from "./install_clashes.ts";
+import { findClashes } from "./clashes.ts";
 import {
   formatManifest,
   type InstalledManifest,
   type Manifest,
   MANIFEST_PATH,
   readManifest,
-} from "./install_manifest.ts";
-import { compareRelease, describeReleases, readRelease, type Standing } from "./install_release.ts";
-import { nextSteps } from "./install_next_steps.ts";
-import { FUNCTION_DIR, MIGRATIONS_DIR, readPayload } from "./install_payload.ts";
+} from "./manifest.ts";
+import { compareRelease, describeReleases, readRelease, type Standing } from "./release.ts";
+import { nextSteps } from "./next_steps.ts";
+import { FUNCTION_DIR, MIGRATIONS_DIR, readPayload } from "./payload.ts";
 import {
   readSchemaFile,
   SCHEMA_FILE,
   schemaPathsWithSchemaFile,
   usesSchemaFiles,
-} from "./install_schema.ts";
-import { type InstallPlan, planInstall, type PlannedFile } from "./install_plan.ts";
-import type { Release } from "./install_manifest.ts";
-import { commandLine } from "./command_line.ts";
+} from "./schema.ts";
+import { type InstallPlan, planInstall, type PlannedFile } from "./plan.ts";
+import type { Release } from "./manifest.ts";
+import { commandLine } from "../command_line.ts";
 
-const ROOT = new URL("../", import.meta.url);
+const ROOT = new URL("../../", import.meta.url);
 
 const USAGE = `Usage: npm run install-into -- <path of a Supabase project> [--upgrade] [--force]
 

@@ -6,7 +6,7 @@
  * the sync's, and its name sorts before the app's own files, which may refer to the sync's
  * objects.
  */
-import type { InstallFile } from "./install_payload.ts";
+import type { InstallFile } from "./payload.ts";
 
 /** Where Supabase's declarative schema files live in a project. */
 export const SCHEMAS_DIR = "supabase/schemas";

@@ -7,8 +7,8 @@
  * the same release the function's files may still differ (another checkout of the same
  * release, or files removed), and nothing tells which is newer.
  */
-import type { InstalledManifest, Release } from "./install_manifest.ts";
-import { type InstallFile, MIGRATIONS_DIR } from "./install_payload.ts";
+import type { InstalledManifest, Release } from "./manifest.ts";
+import { type InstallFile, MIGRATIONS_DIR } from "./payload.ts";
 
 /** How the install compares with this checkout. */
 export type Standing =

@@ -19,7 +19,7 @@
  * Not reproduced: the refusal of secret keys sent by browsers, rate limits, CORS, the
  * `apikey` query parameter, and the other services (auth, storage, functions).
  */
-import { signJwt } from "./jwt.ts";
+import { signJwt } from "../jwt.ts";
 
 /** Options of {@linkcode startApiGatewayStandIn}. */
 export interface ApiGatewayStandInOptions {

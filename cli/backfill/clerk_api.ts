@@ -11,9 +11,9 @@
  * (`.raw`) is what the sync validates, with the webhook's own parser. A few GET endpoints
  * with Clerk's documented shapes are less code than wrapping all that.
  */
-import { ConfigError, type Env } from "../functions/clerk-webhook/config.ts";
-import type { ClerkFeature, ClerkSource } from "../functions/clerk-webhook/entity.ts";
-import { describeKey } from "../functions/clerk-webhook/key_kinds.ts";
+import { ConfigError, type Env } from "../../functions/clerk-webhook/config.ts";
+import type { ClerkFeature, ClerkSource } from "../../functions/clerk-webhook/entity.ts";
+import { describeKey } from "../../functions/clerk-webhook/key_kinds.ts";
 
 /** Clerk's Backend API; `CLERK_API_URL` overrides it. */
 export const DEFAULT_CLERK_API_URL = "https://api.clerk.com";

@@ -4,8 +4,8 @@
  * the other transports.
  */
 import { messages, type PGlite } from "@electric-sql/pglite";
-import { callStatement, type Database } from "../functions/clerk-webhook/database.ts";
-import { storeError } from "../functions/clerk-webhook/store.ts";
+import { callStatement, type Database } from "../../functions/clerk-webhook/database.ts";
+import { storeError } from "../../functions/clerk-webhook/store.ts";
 
 /**
  * Calls on `db`, one at a time as PGlite runs them. The database does not own `db`:

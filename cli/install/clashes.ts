@@ -12,16 +12,16 @@
  * sync did; the message names the file and line that created it and the migration that
  * would fix it, dated so that `db push` applies it in time.
  */
-import { FUNCTION_DIR, MIGRATIONS_DIR } from "./install_payload.ts";
-import { MANIFEST_PATH } from "./install_manifest.ts";
-import { lineAt, splitStatements } from "./install_sql.ts";
+import { FUNCTION_DIR, MIGRATIONS_DIR } from "./payload.ts";
+import { MANIFEST_PATH } from "./manifest.ts";
+import { lineAt, splitStatements } from "./sql.ts";
 import {
   effectsOf,
   objectKey,
   type ObjectName,
   qualifiedName,
   referencesOf,
-} from "./install_statements.ts";
+} from "./statements.ts";
 
 /** One thing in the project that the install refuses on, or warns about. */
 export interface Clash {

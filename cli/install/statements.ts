@@ -15,7 +15,7 @@
  * namespace), and function overloads: a function is followed by its name, so dropping one
  * overload counts as dropping them all.
  */
-import { splitStatements, type SqlStatement } from "./install_sql.ts";
+import { splitStatements, type SqlStatement } from "./sql.ts";
 
 /** What kind of object a name is. */
 export type ObjectKind = "relation" | "schema" | "function";

@@ -11,12 +11,12 @@ import {
   ConfigError,
   readConfig,
   SECRET_VARIABLES,
-} from "../functions/clerk-webhook/config.ts";
-import { createHandler } from "../functions/clerk-webhook/handler.ts";
-import { openStore } from "../functions/clerk-webhook/open_database.ts";
-import { createSyncStore } from "../functions/clerk-webhook/sync_store.ts";
-import { SchemaMismatchError, type SyncStore } from "../functions/clerk-webhook/store.ts";
-import { WebhookVerifier } from "../functions/clerk-webhook/verify.ts";
+} from "../../functions/clerk-webhook/config.ts";
+import { createHandler } from "../../functions/clerk-webhook/handler.ts";
+import { openStore } from "../../functions/clerk-webhook/open_database.ts";
+import { createSyncStore } from "../../functions/clerk-webhook/sync_store.ts";
+import { SchemaMismatchError, type SyncStore } from "../../functions/clerk-webhook/store.ts";
+import { WebhookVerifier } from "../../functions/clerk-webhook/verify.ts";
 import { type EmbeddedDatabase, openEmbeddedDatabase } from "./embedded_database.ts";
 import {
   configuredSecretVariable,

@@ -2,8 +2,8 @@
  * Reading the sync's health summary, `public.clerk_sync_status()`, through the database
  * port (a direct connection, or the Data API as `service_role`).
  */
-import type { Database } from "../functions/clerk-webhook/database.ts";
-import type { BackfillSummary } from "./backfill_sync.ts";
+import type { Database } from "../../functions/clerk-webhook/database.ts";
+import type { BackfillSummary } from "../backfill/sync.ts";
 
 /** Webhook deliveries of one window, by what they did; `refused` counts refused messages. */
 export interface WindowCounts {
@@ -26,7 +26,7 @@ export interface RecordedRefusal {
   delivered_since: boolean;
 }
 
-/** Counts of one kind in a backfill run, as `cli/backfill_log.ts` records them. */
+/** Counts of one kind in a backfill run, as `cli/backfill/log.ts` records them. */
 export type RunCounts = Pick<
   BackfillSummary,
   "fetched" | "applied" | "stale" | "duplicate" | "deleted" | "invalid"

@@ -15,7 +15,7 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { fileURLToPath } from "node:url";
 import { PGLITE_DIR, ROOT } from "./local_dev.ts";
 
-const PLATFORM_SQL = new URL("../dev/supabase_platform.sql", import.meta.url);
+const PLATFORM_SQL = new URL("../../dev/supabase_platform.sql", import.meta.url);
 const SUPABASE_CLI = new URL("node_modules/.bin/supabase", ROOT);
 
 /** An open embedded database. */

@@ -5,7 +5,7 @@
  * installed. It lives in the function's folder; `supabase functions deploy` bundles only
  * what the function imports, so it is not deployed.
  */
-import { FUNCTION_DIR } from "./install_payload.ts";
+import { FUNCTION_DIR } from "./payload.ts";
 
 /** The manifest's path in the project. */
 export const MANIFEST_PATH = `${FUNCTION_DIR}/clerk-webhook-sync.json`;

@@ -36,12 +36,12 @@ import {
   type OrganizationState,
   userEvent,
   type UserState,
-} from "./clerk_events.ts";
-import { ENTITIES } from "../functions/clerk-webhook/entities.ts";
-import type { Entity } from "../functions/clerk-webhook/entity.ts";
-import { MEMBERSHIP } from "../functions/clerk-webhook/membership.ts";
-import { ORGANIZATION } from "../functions/clerk-webhook/organization.ts";
-import { USER } from "../functions/clerk-webhook/user.ts";
+} from "../clerk_events.ts";
+import { ENTITIES } from "../../functions/clerk-webhook/entities.ts";
+import type { Entity } from "../../functions/clerk-webhook/entity.ts";
+import { MEMBERSHIP } from "../../functions/clerk-webhook/membership.ts";
+import { ORGANIZATION } from "../../functions/clerk-webhook/organization.ts";
+import { USER } from "../../functions/clerk-webhook/user.ts";
 
 /** A Clerk object as its webhooks' `data` and the Backend API carry it. */
 type Clerk = Record<string, unknown>;

@@ -15,13 +15,13 @@
  * - after an upgrade that adds columns (a new sync format), the ids are new, and the
  *   same state fills the new columns of rows written before it.
  */
-import { type ClerkEvent, parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
-import type { EntityState } from "../functions/clerk-webhook/entity.ts";
-import { InvalidEventError } from "../functions/clerk-webhook/schema.ts";
-import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
-import type { Database } from "../functions/clerk-webhook/database.ts";
-import type { Entity } from "../functions/clerk-webhook/entity.ts";
-import { readStoredVersions, type StoredRow, type StoredVersions } from "./backfill_rows.ts";
+import { type ClerkEvent, parseClerkEvent } from "../../functions/clerk-webhook/clerk_event.ts";
+import type { EntityState } from "../../functions/clerk-webhook/entity.ts";
+import { InvalidEventError } from "../../functions/clerk-webhook/schema.ts";
+import type { Outcome, SyncStore } from "../../functions/clerk-webhook/store.ts";
+import type { Database } from "../../functions/clerk-webhook/database.ts";
+import type { Entity } from "../../functions/clerk-webhook/entity.ts";
+import { readStoredVersions, type StoredRow, type StoredVersions } from "./rows.ts";
 import { type ClerkApi, MAX_PAGE_SIZE, type Page } from "./clerk_api.ts";
 
 /**

@@ -3,7 +3,7 @@
  * version (Clerk's updated_at) of each, read through public.clerk_sync_versions() over
  * the same database as the writes.
  */
-import type { Database } from "../functions/clerk-webhook/database.ts";
+import type { Database } from "../../functions/clerk-webhook/database.ts";
 
 /** What the backfill knows of a stored row. */
 export interface StoredRow {

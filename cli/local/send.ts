@@ -4,7 +4,8 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { parseWebhookSecrets } from "../functions/clerk-webhook/verify.ts";
+import { entityOf, SYNCED_EVENT_TYPES } from "../../functions/clerk-webhook/entities.ts";
+import { parseWebhookSecrets } from "../../functions/clerk-webhook/verify.ts";
 import {
   deletedEvent,
   membershipEvent,
@@ -12,26 +13,27 @@ import {
   organizationEvent,
   SAMPLE_USER,
   userEvent,
-} from "../dev/clerk_events.ts";
+} from "../../dev/clerk_events.ts";
 import {
   configuredSecretVariable,
   DEFAULT_PORT,
   readDevSecret,
   readRunningServer,
 } from "./local_dev.ts";
-import { shuffle } from "../dev/shuffle.ts";
-import { deliver, newSvixId } from "../dev/webhooks.ts";
+import { shuffle } from "../../dev/shuffle.ts";
+import { deliver, newSvixId } from "../../dev/webhooks.ts";
 
 const DEFAULT_ORG = "org_example";
+
+/** The event types it builds: every type the sync keeps. */
+const TYPES = SYNCED_EVENT_TYPES;
 
 const USAGE = `Usage: npm run send -- <event>... [options]
 
 Signs each event with svix and posts it to the running function (npm start).
 
-  <event>             user.created, user.updated, user.deleted, organization.created,
-                      organization.updated, organization.deleted,
-                      organizationMembership.created, .updated, .deleted, or the path
-                      of a JSON payload, sent as it is. Several events go in the order
+  <event>             an event type the sync keeps (${TYPES.join(", ")}),
+                      or the path of a JSON payload, sent as it is. Several events go in the order
                       given, one second apart in Clerk's timestamps.
   --id <user_…>       Clerk user id           (default: ${SAMPLE_USER.id})
   --email <address>   primary email, "" for none (default: ${SAMPLE_USER.email} for
@@ -53,19 +55,6 @@ Like Clerk's, a user.updated event carries the whole user: repeat the options th
 differ from the defaults.
 The secret is CLERK_WEBHOOK_SECRET (or CLERK_WEBHOOK_SIGNING_SECRET) if set, else the
 development secret that npm start keeps in .data/webhook_secret.`;
-
-const TYPES = [
-  "user.created",
-  "user.updated",
-  "user.deleted",
-  "organization.created",
-  "organization.updated",
-  "organization.deleted",
-  "organizationMembership.created",
-  "organizationMembership.updated",
-  "organizationMembership.deleted",
-] as const;
-type EventType = typeof TYPES[number];
 
 /** One signed message: sent once, or several times with --repeat. */
 interface Delivery {
@@ -112,7 +101,7 @@ const nullable = (value: string) => value === "" ? null : value;
 
 async function buildDelivery(event: string, at: number, options: Options): Promise<Delivery> {
   const svixId = newSvixId();
-  if (!(TYPES as readonly string[]).includes(event)) {
+  if (!TYPES.includes(event)) {
     // npm runs scripts in the project root, and says in INIT_CWD where it was run.
     const path = resolve(Deno.env.get("INIT_CWD") ?? ".", event);
     let body: string;
@@ -138,62 +127,89 @@ async function buildDelivery(event: string, at: number, options: Options): Promi
       body,
     };
   }
-  const [clerkId, payload] = eventPayload(event as EventType, at, options);
+  const [clerkId, payload] = await eventPayload(event, at, options);
   return { type: event, clerkId, svixId, body: JSON.stringify(payload) };
 }
 
 /** The Clerk id and payload of `type`, stamped `at`, from the options. */
-function eventPayload(
-  type: EventType,
+/** Builds an event of one entity: its object's id and the payload. */
+type Builder = (
+  type: string,
   at: number,
   options: Options,
-): [string, Record<string, unknown>] {
-  const id = options.id ?? SAMPLE_USER.id;
-  const org = options.org ?? DEFAULT_ORG;
-  switch (type) {
-    case "user.deleted":
-      return [id, deletedEvent(id, at)];
-    case "user.created":
-    case "user.updated":
-      return [
+) => [string, Record<string, unknown>] | Promise<[string, Record<string, unknown>]>;
+
+/** The entities whose options (--email, --slug, --role, …) shape their events. */
+const BUILDERS: Record<string, Builder> = {
+  user(type, at, options) {
+    const id = options.id ?? SAMPLE_USER.id;
+    if (type === "user.deleted") return [id, deletedEvent(id, at)];
+    return [
+      id,
+      userEvent(type as "user.created" | "user.updated", {
         id,
-        userEvent(type, {
-          id,
-          email: nullable(
-            options.email ?? (id === SAMPLE_USER.id ? SAMPLE_USER.email : `${id}@example.com`),
-          ),
-          firstName: nullable(options["first-name"] ?? SAMPLE_USER.firstName),
-          lastName: nullable(options["last-name"] ?? SAMPLE_USER.lastName),
-          updatedAt: at,
-        }),
-      ];
-    case "organization.deleted":
-      return [org, organizationDeletedEvent(org, at)];
-    case "organization.created":
-    case "organization.updated":
-      return [
-        org,
-        organizationEvent(type, {
-          id: org,
-          ...(options.name === undefined ? {} : { name: options.name }),
-          ...(options.slug === undefined ? {} : { slug: nullable(options.slug) }),
-          updatedAt: at,
-        }),
-      ];
-    default: {
-      const membership = `orgmem_${org.replace(/^org_/, "")}_${id.replace(/^user_/, "")}`;
-      return [
-        membership,
-        membershipEvent(type, {
-          id: membership,
-          organizationId: org,
-          userId: id,
-          role: options.role ?? "org:member",
-          updatedAt: at,
-        }),
-      ];
-    }
-  }
+        email: nullable(
+          options.email ?? (id === SAMPLE_USER.id ? SAMPLE_USER.email : `${id}@example.com`),
+        ),
+        firstName: nullable(options["first-name"] ?? SAMPLE_USER.firstName),
+        lastName: nullable(options["last-name"] ?? SAMPLE_USER.lastName),
+        updatedAt: at,
+      }),
+    ];
+  },
+  organization(type, at, options) {
+    const org = options.org ?? DEFAULT_ORG;
+    if (type === "organization.deleted") return [org, organizationDeletedEvent(org, at)];
+    return [
+      org,
+      organizationEvent(type as "organization.created" | "organization.updated", {
+        id: org,
+        ...(options.name === undefined ? {} : { name: options.name }),
+        ...(options.slug === undefined ? {} : { slug: nullable(options.slug) }),
+        updatedAt: at,
+      }),
+    ];
+  },
+  membership(type, at, options) {
+    const id = options.id ?? SAMPLE_USER.id;
+    const org = options.org ?? DEFAULT_ORG;
+    const membership = `orgmem_${org.replace(/^org_/, "")}_${id.replace(/^user_/, "")}`;
+    return [
+      membership,
+      membershipEvent(type as Parameters<typeof membershipEvent>[0], {
+        id: membership,
+        organizationId: org,
+        userId: id,
+        role: options.role ?? "org:member",
+        updatedAt: at,
+      }),
+    ];
+  },
+};
+
+/**
+ * Any other entity's event: Clerk's published example of the type, with `--id` as the
+ * object's id and Clerk's times at `at`.
+ */
+const fromExample: Builder = async (type, at, options) => {
+  const example = JSON.parse(
+    await Deno.readTextFile(
+      new URL(`../../fixtures/clerk/openapi-examples/${type}.json`, import.meta.url),
+    ),
+  ) as { data: Record<string, unknown> };
+  const data = { ...example.data };
+  if (options.id !== undefined) data.id = options.id;
+  for (const time of ["updated_at", "created_at"]) if (time in data) data[time] = at;
+  return [String(data.id), { ...example, type, timestamp: at, data }];
+};
+
+function eventPayload(
+  type: string,
+  at: number,
+  options: Options,
+): ReturnType<Builder> {
+  const entity = entityOf(type)!;
+  return (BUILDERS[entity.name] ?? fromExample)(type, at, options);
 }
 
 /** The configured secret (the first, if several), else the development secret. */

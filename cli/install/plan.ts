@@ -6,8 +6,8 @@
  * all: `supabase db push` never runs a version it has applied again, so a rewritten
  * migration would leave the databases that applied it silently different from the code.
  */
-import { type InstallFile, MIGRATIONS_DIR } from "./install_payload.ts";
-import { type Manifest, sha256 } from "./install_manifest.ts";
+import { type InstallFile, MIGRATIONS_DIR } from "./payload.ts";
+import { type Manifest, sha256 } from "./manifest.ts";
 
 /** What happens to one file. */
 export type FileAction =

@@ -3,7 +3,7 @@
  * the sync's schema file where the app declares its schema, point a Clerk endpoint at the
  * function, set its secret, backfill, and watch the health.
  */
-import { SYNCED_EVENT_TYPES } from "../functions/clerk-webhook/entities.ts";
+import { SYNCED_EVENT_TYPES } from "../../functions/clerk-webhook/entities.ts";
 
 /** What the next steps depend on. */
 export interface NextStepsOptions {
