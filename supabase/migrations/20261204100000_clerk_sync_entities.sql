@@ -169,7 +169,7 @@ begin
       ))
     );
   end if;
-  return '{}';
+  return '{}'::int[];
 end;
 $$;
 
@@ -203,7 +203,7 @@ begin
       ))
     );
   end if;
-  return '{}';
+  return '{}'::int[];
 end;
 $$;
 
@@ -248,7 +248,7 @@ begin
       where b.type in ('organizationMembership.created', 'organizationMembership.updated')
     );
   end if;
-  return '{}';
+  return '{}'::int[];
 end;
 $$;
 

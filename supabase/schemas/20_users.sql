@@ -133,7 +133,7 @@ begin
       ))
     );
   end if;
-  return '{}';
+  return '{}'::int[];
 end;
 $$;
 

@@ -102,7 +102,7 @@ begin
       ))
     );
   end if;
-  return '{}';
+  return '{}'::int[];
 end;
 $$;
 

@@ -116,7 +116,7 @@ begin
       where b.type in ('organizationMembership.created', 'organizationMembership.updated')
     );
   end if;
-  return '{}';
+  return '{}'::int[];
 end;
 $$;
 
