@@ -4,7 +4,7 @@
  * does, timed from the first request to the last commit.
  */
 import { backfill, backfillKind } from "../cli/backfill/sync.ts";
-import { ClerkApi } from "../cli/backfill/clerk_api.ts";
+import { ClerkApi } from "../functions/clerk-webhook/clerk_api.ts";
 import type { Database } from "../functions/clerk-webhook/database.ts";
 import { createSyncStore } from "../functions/clerk-webhook/sync_store.ts";
 import { USER } from "../functions/clerk-webhook/user.ts";

@@ -8,7 +8,7 @@ import { parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
 import type { Outcome, SyncStore } from "../functions/clerk-webhook/store.ts";
 import { USER_SYNC_FORMAT } from "../functions/clerk-webhook/user.ts";
 import { backfill, backfillKind } from "../cli/backfill/sync.ts";
-import { ClerkApi, ClerkApiError } from "../cli/backfill/clerk_api.ts";
+import { ClerkApi, ClerkApiError } from "../functions/clerk-webhook/clerk_api.ts";
 import { MEMBERSHIP } from "../functions/clerk-webhook/membership.ts";
 import { ORGANIZATION, ORGANIZATIONS } from "../functions/clerk-webhook/organization.ts";
 import { openPostgresDatabase } from "../functions/clerk-webhook/postgres_database.ts";

@@ -9,7 +9,7 @@ import postgres from "postgres";
 import { backfill, backfillKind } from "../cli/backfill/sync.ts";
 import { openPostgresDatabase } from "../functions/clerk-webhook/postgres_database.ts";
 import { USER } from "../functions/clerk-webhook/user.ts";
-import { ClerkApi } from "../cli/backfill/clerk_api.ts";
+import { ClerkApi } from "../functions/clerk-webhook/clerk_api.ts";
 import { userEvent } from "../dev/clerk_events.ts";
 import { startClerkApiStandIn } from "../dev/stand_ins/clerk_api.ts";
 import { createMigratedDatabase, dropDatabases, pushMigrations } from "../dev/database.ts";

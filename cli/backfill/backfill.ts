@@ -24,7 +24,11 @@ import {
   type BackfillSummary,
   progress,
 } from "./sync.ts";
-import { ClerkApi, MAX_PAGE_SIZE, readClerkApiConfig } from "./clerk_api.ts";
+import {
+  ClerkApi,
+  MAX_PAGE_SIZE,
+  readClerkApiConfig,
+} from "../../functions/clerk-webhook/clerk_api.ts";
 import { commandLine } from "../command_line.ts";
 
 const USAGE =

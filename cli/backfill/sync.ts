@@ -15,14 +15,22 @@
  * - after an upgrade that adds columns (a new sync format), the ids are new, and the
  *   same state fills the new columns of rows written before it.
  */
-import { type ClerkEvent, parseClerkEvent } from "../../functions/clerk-webhook/clerk_event.ts";
-import type { EntityState } from "../../functions/clerk-webhook/entity.ts";
+import {
+  type ClerkEvent,
+  readDeliveryId,
+  type StateEvent,
+  stateEventOf,
+} from "../../functions/clerk-webhook/clerk_event.ts";
 import { InvalidEventError } from "../../functions/clerk-webhook/schema.ts";
 import type { Outcome, SyncStore } from "../../functions/clerk-webhook/store.ts";
 import type { Database } from "../../functions/clerk-webhook/database.ts";
 import type { Entity } from "../../functions/clerk-webhook/entity.ts";
 import { readStoredVersions, type StoredRow, type StoredVersions } from "./rows.ts";
-import { type ClerkApi, MAX_PAGE_SIZE, type Page } from "./clerk_api.ts";
+import {
+  type ClerkApi,
+  MAX_PAGE_SIZE,
+  type Page,
+} from "../../functions/clerk-webhook/clerk_api.ts";
 
 /**
  * How the backfill's store batches: two calls of 250 in flight, a page of 500 at a
@@ -30,9 +38,6 @@ import { type ClerkApi, MAX_PAGE_SIZE, type Page } from "./clerk_api.ts";
  * 4,800 against 3,300 users/s; 4 × 125 and 2 × 500 did no better.
  */
 export const BACKFILL_BATCHING = { maxCalls: 2, maxBatch: 250 } as const;
-
-/** An event that carries an object's state. */
-type StateEvent = ClerkEvent & { objectId: string; state: EntityState };
 
 /** One kind of Clerk object, as the backfill reads it from Clerk and from the table. */
 export interface BackfillKind {
@@ -195,7 +200,7 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
       summary.fetched++;
       let event: StateEvent;
       try {
-        event = toEvent(kind.stateType, object, now());
+        event = stateEventOf(kind.stateType, object, now());
       } catch (error) {
         if (!(error instanceof InvalidEventError)) throw error;
         summary.invalid++;
@@ -209,11 +214,9 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
     }
     if (dryRun) return;
     // The page goes to the database as whole batches (group commit).
-    const outcomes = await store.applyAll(events.map((event) => {
-      const { objectId, occurredAt, state } = event;
-      const format = state.sync_format === undefined ? "" : `:${state.sync_format}`;
-      return { svixId: `backfill:${objectId}:${occurredAt.getTime()}${format}`, event };
-    }));
+    const outcomes = await store.applyAll(
+      events.map((event) => ({ svixId: readDeliveryId("backfill", event), event })),
+    );
     for (const outcome of outcomes) count(summary, outcome);
   };
 
@@ -292,22 +295,6 @@ export function progress(summary: BackfillSummary, dryRun: boolean, noun: string
   ];
   if (invalid > 0) parts.push(`${invalid} invalid`);
   return parts.join(", ");
-}
-
-/**
- * An object of the Clerk API as the `type` event of its current state, validated by
- * the webhook's own parser (the API's objects are the webhooks' `data`) and stamped
- * with Clerk's `updated_at`. Throws the parser's `InvalidEventError`.
- */
-function toEvent(type: string, object: unknown, now: number): StateEvent {
-  // The envelope's timestamp only has to pass the envelope check: the event time is
-  // taken from `data.updated_at` once the parser has validated it.
-  const event = parseClerkEvent(JSON.stringify({ type, timestamp: now, data: object }), now);
-  const { objectId, state } = event;
-  if (objectId === null || state === null) {
-    throw new TypeError(`Expected a state, got "${event.type}"`);
-  }
-  return { ...event, objectId, state, occurredAt: new Date(state.clerk_updated_at) };
 }
 
 function count(summary: BackfillSummary, outcome: Outcome): void {

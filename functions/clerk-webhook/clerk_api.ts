@@ -11,9 +11,9 @@
  * (`.raw`) is what the sync validates, with the webhook's own parser. A few GET endpoints
  * with Clerk's documented shapes are less code than wrapping all that.
  */
-import { ConfigError, type Env } from "../../functions/clerk-webhook/config.ts";
-import type { ClerkFeature, ClerkSource } from "../../functions/clerk-webhook/entity.ts";
-import { describeKey } from "../../functions/clerk-webhook/key_kinds.ts";
+import { ConfigError, type Env } from "./config.ts";
+import type { ClerkFeature, ClerkSource } from "./entity.ts";
+import { describeKey } from "./key_kinds.ts";
 
 /** Clerk's Backend API; `CLERK_API_URL` overrides it. */
 export const DEFAULT_CLERK_API_URL = "https://api.clerk.com";
@@ -86,12 +86,20 @@ export class ClerkApiError extends Error {
   readonly status: number | null;
   /** Clerk's (first) error code, such as `clerk_key_invalid`, if it gave one. */
   readonly code: string | null;
+  /** How long Clerk asked to wait before trying again (`Retry-After` of a 429), in ms. */
+  readonly retryAfterMs: number | null;
 
-  constructor(message: string, status: number | null, code: string | null = null) {
+  constructor(
+    message: string,
+    status: number | null,
+    code: string | null = null,
+    retryAfterMs: number | null = null,
+  ) {
     super(message);
     this.name = "ClerkApiError";
     this.status = status;
     this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -160,6 +168,14 @@ export class ClerkApi {
    */
   list(source: ClerkSource, page: Page): Promise<unknown[]> {
     return this.#list(source.list, page, source.wrapped);
+  }
+
+  /**
+   * One page of the listing at `path` (`{ data, total_count }` when `wrapped`), oldest
+   * first: for listings no entity's source names (a user's memberships).
+   */
+  listAt(path: string, page: Page, wrapped: boolean): Promise<unknown[]> {
+    return this.#list(path, page, wrapped);
   }
 
   /**
@@ -325,7 +341,7 @@ async function refusal(
       : undefined;
     if (instance !== undefined) message += `, and this one is a ${instance} instance's key`;
   }
-  return new ClerkApiError(message, response.status, codes[0] ?? null);
+  return new ClerkApiError(message, response.status, codes[0] ?? null, retryAfterMs(response));
 }
 
 async function readJson(path: string, response: Response): Promise<unknown> {
