@@ -251,4 +251,69 @@ for (const transport of TRANSPORTS) {
       );
     });
   });
+
+  test(`co-members see each other as Clerk shows them: the membership's public_user_data until the user's own row, then the user's, renamed with it, and nothing once the user is deleted, over ${transport}`, async () => {
+    await withHandler(transport, async (db, send) => {
+      const org = id("org");
+      const user = id("user");
+      const state: MembershipState = {
+        id: id("orgmem"),
+        organizationId: org,
+        userId: user,
+        updatedAt: T,
+      };
+      const seen = async () => {
+        const rows = await db.sql`
+          select user_first_name, user_last_name, user_image_url, user_identifier
+          from public.organization_memberships where clerk_id = ${state.id}`;
+        return rows.map((row) => ({ ...row }));
+      };
+      // Clerk's example carries Jane Doe as the member's public data.
+      assert.equal(await send(membershipEvent("organizationMembership.created", state)), "applied");
+      assert.deepEqual(await seen(), [{
+        user_first_name: "Jane",
+        user_last_name: "Doe",
+        user_image_url: "https://img.clerk.com/yyyyy",
+        user_identifier: "jane.doe@acme.com",
+      }]);
+
+      const ada = {
+        id: user,
+        email: `ada.${user}@example.com`,
+        firstName: "Ada",
+        lastName: "Lovelace",
+        imageUrl: "https://img.clerk.com/ada",
+        updatedAt: T + 1000,
+      };
+      assert.equal(await send(userEvent("user.created", ada)), "applied");
+      const asAda = {
+        user_first_name: "Ada",
+        user_last_name: "Lovelace",
+        user_image_url: "https://img.clerk.com/ada",
+        user_identifier: ada.email,
+      };
+      assert.deepEqual(await seen(), [asAda]);
+      // A newer membership event still carrying the old public data changes the role, not
+      // the member's name: the user's own row is newer than its copy.
+      assert.equal(
+        await send(membershipEvent("organizationMembership.updated", {
+          ...state,
+          role: "org:admin",
+          updatedAt: T + 2000,
+        })),
+        "applied",
+      );
+      assert.deepEqual(await seen(), [asAda]);
+      assert.equal(
+        await send(
+          userEvent("user.updated", { ...ada, firstName: "Augusta", updatedAt: T + 3000 }),
+        ),
+        "applied",
+      );
+      assert.equal((await seen())[0]?.user_first_name, "Augusta");
+
+      assert.equal(await send(deletedEvent(user, T + 4000)), "applied");
+      assert.deepEqual(await seen(), []);
+    });
+  });
 }

@@ -28,7 +28,13 @@ const data = z.object({
   public_metadata: jsonObject,
   private_metadata: jsonObject.optional(),
   organization: z.object({ id: clerkId }),
-  public_user_data: z.object({ user_id: clerkId }),
+  public_user_data: z.object({
+    user_id: clerkId,
+    first_name: optionalText,
+    last_name: optionalText,
+    image_url: storableText(8192).nullish(),
+    identifier: optionalText,
+  }),
   created_at: epoch,
   updated_at: epoch,
 });
@@ -66,6 +72,11 @@ export const MEMBERSHIP: Entity = {
       role_name: membership.role_name,
       permissions: membership.permissions ?? [],
       public_metadata: membership.public_metadata,
+      // What co-members see of the member, until the member's own row takes over.
+      user_first_name: membership.public_user_data.first_name,
+      user_last_name: membership.public_user_data.last_name,
+      user_image_url: membership.public_user_data.image_url ?? null,
+      user_identifier: membership.public_user_data.identifier,
       ...commonState(membership),
     };
     return { id: membership.id, state };

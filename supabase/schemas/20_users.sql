@@ -263,12 +263,52 @@ begin
     where u.clerk_id = p_clerk_id;
   end if;
   perform clerk_sync.keep_private_metadata('public.users_private', p_clerk_id, p_state);
+  -- What co-members see of the user in each of their organizations (their own copy of
+  -- Clerk's public_user_data), as this newer state has it.
+  update public.organization_memberships m
+  set (user_first_name, user_last_name, user_image_url, user_identifier) = (
+    v_row.first_name, v_row.last_name, v_row.image_url,
+    coalesce(v_row.email, v_row.phone_number, v_row.username)
+  )
+  where m.user_id = p_clerk_id
+    and (m.user_first_name, m.user_last_name, m.user_image_url, m.user_identifier)
+      is distinct from (
+        v_row.first_name, v_row.last_name, v_row.image_url,
+        coalesce(v_row.email, v_row.phone_number, v_row.username)
+      );
   return 'applied';
 end;
 $$;
 
 comment on function clerk_sync.apply_user(text, text, timestamptz, text, jsonb) is
   'Applies a user.created, user.updated or user.deleted to public.users and public.users_private (a delete takes the user''s memberships along); returns applied or stale, or ignored for other user.* events. Called through clerk_sync.dispatch() only.';
+
+-- ---------------------------------------------------------------- on demand
+
+create function public.clerk_sync_user(p_clerk_id text)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'user', (
+      select to_jsonb(u) from public.users u
+      where u.clerk_id = p_clerk_id and u.deleted_at is null
+    ),
+    'deleted', exists (
+      select 1 from clerk_sync.tombstones t where t.entity = 'user' and t.clerk_id = p_clerk_id
+    )
+  );
+$$;
+
+comment on function public.clerk_sync_user(text) is
+  'What POST /sync needs to answer a signed-in user at once: their row of public.users as they may read it (no private metadata), and whether Clerk deleted them (a tombstone). Executable by service_role only.';
+
+revoke all on function public.clerk_sync_user(text) from public, anon, authenticated;
+
+grant execute on function public.clerk_sync_user(text) to service_role;
 
 -- ---------------------------------------------------------------- security
 

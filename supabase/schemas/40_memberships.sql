@@ -18,6 +18,11 @@ create table public.organization_memberships (
   svix_id text not null,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
+  -- Columns in the order deployed tables have them: these four came with 20261204190000.
+  user_first_name text,
+  user_last_name text,
+  user_image_url text,
+  user_identifier text,
   unique (organization_id, user_id)
 );
 
@@ -53,6 +58,14 @@ comment on column public.organization_memberships.svix_id is 'svix-id of the del
 comment on column public.organization_memberships.created_at is 'When this row was first written.';
 
 comment on column public.organization_memberships.updated_at is 'When this row was last written (kept by a trigger).';
+
+comment on column public.organization_memberships.user_first_name is 'The member''s first name, as co-members see it in Clerk (public_user_data): from the member''s row of public.users when the sync has it, else from the membership''s last event.';
+
+comment on column public.organization_memberships.user_last_name is 'The member''s last name, as co-members see it (see user_first_name).';
+
+comment on column public.organization_memberships.user_image_url is 'The member''s profile image URL, as co-members see it (see user_first_name).';
+
+comment on column public.organization_memberships.user_identifier is 'The member''s primary identifier (email, phone or username), as co-members see it in Clerk (see user_first_name).';
 
 create trigger organization_memberships_touch_updated_at
 before update on public.organization_memberships
@@ -179,7 +192,8 @@ begin
     ) as gone,
     (select m from public.organization_memberships m where m.clerk_id = p_clerk_id) as stored,
     (select m.clerk_id from public.organization_memberships m
-      where m.organization_id = v_org and m.user_id = v_user and m.clerk_id <> p_clerk_id) as holder
+      where m.organization_id = v_org and m.user_id = v_user and m.clerk_id <> p_clerk_id) as holder,
+    (select u from public.users u where u.clerk_id = v_user) as person
   into v_found;
   v_stored := v_found.stored;
   v_holder := v_found.holder;
@@ -197,6 +211,16 @@ begin
   v_row.svix_id := p_svix_id;
   v_row.permissions := coalesce(v_row.permissions, '{}');
   v_row.public_metadata := coalesce(v_row.public_metadata, '{}');
+  if (v_found.person).clerk_id is not null then
+    -- The member's own row is newer than any copy a membership event carries, and
+    -- clerk_sync.apply_user() keeps these columns as it changes.
+    v_row.user_first_name := (v_found.person).first_name;
+    v_row.user_last_name := (v_found.person).last_name;
+    v_row.user_image_url := (v_found.person).image_url;
+    v_row.user_identifier := coalesce(
+      (v_found.person).email, (v_found.person).phone_number, (v_found.person).username
+    );
+  end if;
 
   if v_holder is not null then
     -- Clerk has one membership per organization and user at a time: of two, the older
@@ -218,10 +242,12 @@ begin
   else
     update public.organization_memberships m set (
       organization_id, user_id, role, role_name, permissions, public_metadata,
+      user_first_name, user_last_name, user_image_url, user_identifier,
       clerk_created_at, clerk_updated_at, clerk_event_at, svix_id
     ) = (
       v_row.organization_id, v_row.user_id, v_row.role, v_row.role_name, v_row.permissions,
-      v_row.public_metadata, v_row.clerk_created_at, v_row.clerk_updated_at,
+      v_row.public_metadata, v_row.user_first_name, v_row.user_last_name, v_row.user_image_url,
+      v_row.user_identifier, v_row.clerk_created_at, v_row.clerk_updated_at,
       v_row.clerk_event_at, v_row.svix_id
     )
     where m.clerk_id = p_clerk_id;

@@ -243,7 +243,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  select '20261204090000'::text;
+  select '20261204190000'::text;
 $$;
 
 comment on function public.clerk_sync_schema_version() is

@@ -155,11 +155,13 @@ stable
 security definer
 set search_path = ''
 as $$
-  -- Webhook deliveries only: the backfill's (backfill:…, reconcile:…) are its run log's.
+  -- Webhook deliveries only: the backfill's (backfill:…, reconcile:…) are its run log's, and
+  -- what a user's own /sync applied (sync:…) came from Clerk's API, not from a webhook.
   with webhook as (
     select d.event_type, d.outcome, d.event_at, d.received_at
     from clerk_sync.deliveries d
     where d.svix_id not like 'backfill:%' and d.svix_id not like 'reconcile:%'
+      and d.svix_id not like 'sync:%'
   ),
   windows (name, since) as (
     values ('last_hour', now() - interval '1 hour'), ('last_day', now() - interval '1 day')
