@@ -24,7 +24,11 @@ export type Database = {
           role_name: string | null
           svix_id: string
           updated_at: string
+          user_first_name: string | null
           user_id: string
+          user_identifier: string | null
+          user_image_url: string | null
+          user_last_name: string | null
         }
         Insert: {
           clerk_created_at: string
@@ -40,7 +44,11 @@ export type Database = {
           role_name?: string | null
           svix_id: string
           updated_at?: string
+          user_first_name?: string | null
           user_id: string
+          user_identifier?: string | null
+          user_image_url?: string | null
+          user_last_name?: string | null
         }
         Update: {
           clerk_created_at?: string
@@ -56,7 +64,11 @@ export type Database = {
           role_name?: string | null
           svix_id?: string
           updated_at?: string
+          user_first_name?: string | null
           user_id?: string
+          user_identifier?: string | null
+          user_image_url?: string | null
+          user_last_name?: string | null
         }
         Relationships: []
       }
@@ -299,6 +311,7 @@ export type Database = {
       }
       clerk_sync_schema_version: { Args: never; Returns: string }
       clerk_sync_status: { Args: never; Returns: Json }
+      clerk_sync_user: { Args: { p_clerk_id: string }; Returns: Json }
       clerk_sync_versions: {
         Args: {
           p_after?: string
