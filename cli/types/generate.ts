@@ -7,7 +7,9 @@
  * same two functions, from the same packages at the versions of that image, run here.
  */
 import { EventEmitter } from "node:events";
+// @ts-types="./postgres_meta.d.ts"
 import { PostgresMeta } from "@supabase/postgres-meta";
+// @ts-types="./postgres_meta.d.ts"
 import { getGeneratorMetadata } from "@supabase/postgres-meta/dist/lib/generators.js";
 import { generateTypescript } from "@supabase/postgrest-typegen";
 
