@@ -264,6 +264,7 @@ Deno.test("install-into installs into a project made by supabase init, next to i
         "says what it brings):",
         "  supabase db push\n",
         "  supabase functions deploy clerk-webhook",
+        "  supabase gen types typescript --linked > database.types.ts",
         "  supabase secrets set CLERK_WEBHOOK_SECRET=whsec_…",
         "  URL: https://<project-ref>.supabase.co/functions/v1/clerk-webhook",
         "  Events: user.created, user.updated, user.deleted, organization.created, " +

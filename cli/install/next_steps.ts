@@ -1,7 +1,7 @@
 /**
- * What to do after `npm run install-into`: push the migrations, deploy the function, keep
- * the sync's schema file where the app declares its schema, point a Clerk endpoint at the
- * function, set its secret, backfill, and watch the health.
+ * What to do after `npm run install-into`: push the migrations, deploy the function,
+ * generate the app's types, keep the sync's schema file where the app declares its schema,
+ * point a Clerk endpoint at the function, set its secret, backfill, and watch the health.
  */
 import { SYNCED_EVENT_TYPES } from "../../functions/clerk-webhook/entities.ts";
 
@@ -55,6 +55,7 @@ export function nextSteps(options: NextStepsOptions): string[] {
     ...(options.projectRef === undefined ? ["  supabase link --project-ref <project-ref>"] : []),
     ...push.map((line) => `  ${line}`),
     "  supabase functions deploy clerk-webhook   # verify_jwt = false is in supabase/config.toml",
+    "  supabase gen types typescript --linked > database.types.ts   # yours and the sync's, for supabase-js",
     ...schema,
     "Then in the Clerk dashboard, Configure → Webhooks → Add Endpoint:",
     `  URL: https://${ref}.supabase.co/functions/v1/clerk-webhook`,
