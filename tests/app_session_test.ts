@@ -14,6 +14,8 @@ import { parse as parseToml } from "smol-toml";
 import { membershipEvent, organizationEvent, userEvent } from "../dev/clerk_events.ts";
 import { POSTGREST_MISSING, startDataApi } from "../dev/data_api.ts";
 import { scratchDatabase } from "../dev/database.ts";
+import { startFunction } from "../dev/function_process.ts";
+import { startClerkApiStandIn } from "../dev/stand_ins/clerk_api.ts";
 import { startClerkSessions } from "../dev/stand_ins/clerk_sessions.ts";
 import { deliver, newSecret } from "../dev/webhooks.ts";
 import { ensureUser } from "../examples/ensure_user.ts";
@@ -305,6 +307,38 @@ test("ensureUser() answers the signed-in user's row when the sync has it", async
     "bob@example.com",
     "Bob",
   ]);
+});
+
+test("ensureUser() right after sign-up, before Clerk's webhook: POST /sync through supabase.functions.invoke fetches the user from Clerk and answers the row, which the app then reads", async () => {
+  const dave = `user_dave_${suffix}`;
+  await using clerkApi = startClerkApiStandIn({ secretKey: "sk_test_ensure0user0key" });
+  clerkApi.put({ id: dave, email: "dave@example.com", firstName: "Dave", updatedAt: Date.now() });
+  await using fn = await startFunction({
+    CLERK_WEBHOOK_SECRET: newSecret(),
+    DATABASE_URL: db.url,
+    CLERK_SECRET_KEY: "sk_test_ensure0user0key",
+    CLERK_API_URL: clerkApi.url,
+    CLERK_JWKS_URL: clerk.jwksUrl,
+  });
+  // The gateway routes /functions/v1/clerk-webhook/… to the function, as Supabase's does.
+  await using gateway = await startDataApi({
+    databaseUrl: db.url,
+    secretKey: SECRET_KEY,
+    publishableKey: PUBLISHABLE_KEY,
+    thirdPartyJwks: clerk.jwks(),
+    functions: { "clerk-webhook": fn.url },
+  });
+  const supabase = createSupabaseClient(gateway.url, PUBLISHABLE_KEY, () => clerk.token(dave));
+  const user = await ensureUser(supabase);
+  assert.deepEqual([user.clerk_id, user.email, user.first_name], [
+    dave,
+    "dave@example.com",
+    "Dave",
+  ]);
+  assert.ok(!("private_metadata" in user));
+  // The row is there for the app's own queries now, through RLS as Dave.
+  const { data } = await supabase.from("users").select("clerk_id").single();
+  assert.equal(data?.clerk_id, dave);
 });
 
 // ------------------------------------------------------------------ the README

@@ -212,6 +212,7 @@ Deno.test("install-into installs into a project made by supabase init, next to i
       );
       assert.deepEqual(denoJson.imports, {
         "@supabase/supabase-js": IMPORT_MAP["@supabase/supabase-js"],
+        jose: IMPORT_MAP.jose,
         postgres: IMPORT_MAP.postgres,
         svix: IMPORT_MAP.svix,
         zod: IMPORT_MAP.zod,
@@ -1063,6 +1064,61 @@ Deno.test("install-into does not call an install with the same migrations but ot
     await Deno.readFile(`${project.dir}/${handler}`),
     await Deno.readFile(`${ROOT}/functions/clerk-webhook/handler.ts`),
   );
+});
+
+Deno.test("install-into --clerk-domain lets Clerk's session tokens into the local stack ([auth.third_party.clerk]), keeps one the project has, refuses a host that is not a Clerk domain; without it the next steps say how", async () => {
+  await using plain = await supabaseInit();
+  const without = await install(plain);
+  assert.equal(without.code, 0, without.stderr);
+  assert.match(
+    without.stdout,
+    /Third-party auth → Clerk\n {2}and, for the local stack, \[auth\.third_party\.clerk\]/,
+  );
+  assert.match(
+    without.stdout,
+    /supabase secrets set CLERK_SECRET_KEY=sk_live_… CLERK_PUBLISHABLE_KEY=pk_live_…/,
+  );
+
+  await using project = await supabaseInit();
+  const before = await Deno.readTextFile(`${project.dir}/supabase/config.toml`);
+  const bad = await install(project, ["--clerk-domain", "evil.example.com"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--clerk-domain "evil\.example\.com" is not a Clerk Frontend API host/);
+  assert.equal(await Deno.readTextFile(`${project.dir}/supabase/config.toml`), before);
+
+  const result = await install(project, ["--clerk-domain", "happy-fox-12.clerk.accounts.dev"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout,
+    /added \[auth\.third_party\.clerk\] domain = "happy-fox-12\.clerk\.accounts\.dev"/,
+  );
+  assert.doesNotMatch(result.stdout, /rerun with\n/);
+  const config = await Deno.readTextFile(`${project.dir}/supabase/config.toml`);
+  // supabase init's table is enabled in place, its comment kept; nothing else changes.
+  assert.match(
+    config,
+    /\[auth\.third_party\.clerk\]\n(#.*\n)+enabled = true\ndomain = "happy-fox-12\.clerk\.accounts\.dev"\n# Obtain from https:\/\/clerk\.com\/setup\/supabase\n/,
+  );
+  const untouched = (text: string) =>
+    text.replace(/\[auth\.third_party\.clerk\][^]*?(?=\n\[)/, "").replace(
+      /\n\[functions\.clerk-webhook\][^]*$/,
+      "",
+    );
+  assert.equal(untouched(config), untouched(before));
+  const parsed = parse(config) as {
+    auth: { third_party: { clerk: { enabled: boolean; domain: string } } };
+    functions: Record<string, { verify_jwt: boolean }>;
+  };
+  assert.deepEqual({ ...parsed.auth.third_party.clerk }, {
+    enabled: true,
+    domain: "happy-fox-12.clerk.accounts.dev",
+  });
+  assert.equal(parsed.functions["clerk-webhook"]!.verify_jwt, false);
+
+  // Once there, another domain does not replace it.
+  const again = await install(project, ["--clerk-domain", "clerk.example.com"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(await Deno.readTextFile(`${project.dir}/supabase/config.toml`), config);
 });
 
 Deno.test("install-into prints supabase db push --include-all when the project has migrations newer than the sync's", async () => {

@@ -3,7 +3,9 @@
  * function's section, `[functions.clerk-webhook]` with `verify_jwt = false` (Clerk sends a
  * Svix signature, not a Supabase JWT), added as text at the end of the file, so comments,
  * order and every other section stay as they are (the result is checked by parsing it);
- * and `[db.migrations] schema_paths`, only read.
+ * `[auth.third_party.clerk]`, which lets Clerk's session tokens into the local stack's Data
+ * API, added the same way when the Clerk domain is given; and `[db.migrations]
+ * schema_paths`, only read.
  */
 import { parse } from "smol-toml";
 
@@ -76,4 +78,55 @@ export function readSchemaPaths(text: string): string[] | undefined {
     );
   }
   return paths as string[];
+}
+
+/**
+ * What the Supabase CLI accepts as a Clerk domain (supabase/cli, pkg/config/config.go,
+ * clerkDomainPattern): the instance's Frontend API host.
+ */
+export const CLERK_DOMAIN = /^(clerk([.][a-z0-9-]+){2,}|([a-z0-9-]+[.])+clerk[.]accounts[.]dev)$/;
+
+/** `[auth.third_party.clerk]` of `text`, if set; throws a SyntaxError on invalid TOML. */
+export function readClerkAuth(text: string): { enabled: unknown; domain: unknown } | undefined {
+  const config = parse(text) as {
+    auth?: { third_party?: { clerk?: { enabled?: unknown; domain?: unknown } } };
+  };
+  const clerk = config.auth?.third_party?.clerk;
+  return clerk === undefined ? undefined : { enabled: clerk.enabled, domain: clerk.domain };
+}
+
+/**
+ * `text` with `[auth.third_party.clerk]` enabled for `domain`, so that the local stack's
+ * Data API takes the instance's session tokens: the table `supabase init` writes (disabled)
+ * gets `enabled = true` and the domain in place, its comments kept; a file without it
+ * gets it appended. Throws when the result is not valid TOML.
+ */
+export function enableClerkAuth(text: string, domain: string): string {
+  const settings = [
+    "# Clerk's session tokens reach the Data API as the signed-in user (the role claim",
+    '# "authenticated"); RLS decides what they read. Set by clerk-webhook-sync.',
+    "enabled = true",
+    `domain = ${JSON.stringify(domain)}`,
+  ];
+  const lines = text.split("\n");
+  const start = lines.findIndex((line) =>
+    /^\s*\[\s*auth\s*\.\s*third_party\s*\.\s*clerk\s*\]/.test(line)
+  );
+  let result: string;
+  if (start < 0) {
+    const separator = text === "" ? "" : text.endsWith("\n") ? "\n" : "\n\n";
+    result = `${text}${separator}[auth.third_party.clerk]\n${settings.join("\n")}\n`;
+  } else {
+    const next = lines.findIndex((line, index) => index > start && /^\s*\[/.test(line));
+    const end = next < 0 ? lines.length : next;
+    const kept = lines.slice(start + 1, end).filter((line) =>
+      !/^\s*(enabled|domain)\s*=/.test(line)
+    );
+    result = [...lines.slice(0, start + 1), ...settings, ...kept, ...lines.slice(end)].join("\n");
+  }
+  const clerk = readClerkAuth(result);
+  if (clerk?.enabled !== true || clerk.domain !== domain) {
+    throw new Error(`Cannot enable [auth.third_party.clerk] in ${CONFIG_PATH}`);
+  }
+  return result;
 }

@@ -16,7 +16,10 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import {
   addFunctionSection,
+  CLERK_DOMAIN,
   CONFIG_PATH,
+  enableClerkAuth,
+  readClerkAuth,
   readFunctionSection,
   readSchemaPaths,
 } from "./config_toml.ts";
@@ -43,18 +46,23 @@ import { commandLine } from "../command_line.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
-const USAGE = `Usage: npm run install-into -- <path of a Supabase project> [--upgrade] [--force]
+const USAGE =
+  `Usage: npm run install-into -- <path of a Supabase project> [--upgrade] [--force] [--clerk-domain <host>]
 
 Installs the clerk-webhook function, its migrations, its config.toml section and, when the
 project has supabase/schemas/, its schema file into the project (the folder holding
 supabase/config.toml; run supabase init there first).
   --upgrade   update an earlier install: add the new migrations, update the function's files
-  --force     replace files you edited (see the list it prints first; commit them before)`;
+  --force     replace files you edited (see the list it prints first; commit them before)
+  --clerk-domain <host>
+              the Clerk instance's Frontend API host (example.clerk.accounts.dev): adds
+              [auth.third_party.clerk] to config.toml for the local stack, when it has none`;
 
 interface Arguments {
   help: boolean;
   upgrade: boolean;
   force: boolean;
+  clerkDomain: string | undefined;
   project: string | undefined;
 }
 
@@ -65,6 +73,7 @@ function parseArguments(args: string[]): Arguments {
       help: { type: "boolean", short: "h", default: false },
       upgrade: { type: "boolean", default: false },
       force: { type: "boolean", default: false },
+      "clerk-domain": { type: "string" },
     },
     strict: true,
     allowPositionals: true,
@@ -72,7 +81,14 @@ function parseArguments(args: string[]): Arguments {
   if (positionals.length > 1) {
     throw new TypeError(`One project at a time: got ${positionals.length} paths`);
   }
-  return { ...values, project: positionals[0] };
+  const { "clerk-domain": clerkDomain, ...flags } = values;
+  if (clerkDomain !== undefined && !CLERK_DOMAIN.test(clerkDomain)) {
+    throw new TypeError(
+      `--clerk-domain "${clerkDomain}" is not a Clerk Frontend API host ` +
+        "(example.clerk.accounts.dev, or clerk.<your domain>; Clerk dashboard → Domains)",
+    );
+  }
+  return { ...flags, clerkDomain, project: positionals[0] };
 }
 
 /** Lines describing `files`, one per file: `  <verb> <path>`. */
@@ -248,8 +264,10 @@ async function main(): Promise<number> {
   for (const warning of warnings) console.error(`Warning: ${warning.where} ${warning.message}\n`);
   let section;
   let schemaPaths;
+  let clerkAuth;
   try {
     section = readFunctionSection(configText);
+    clerkAuth = readClerkAuth(configText);
     if (schemaFile !== undefined) schemaPaths = readSchemaPaths(configText);
   } catch (error) {
     const { message } = error as Error;
@@ -280,6 +298,8 @@ async function main(): Promise<number> {
   const conflicts = plan.files.filter((file) => file.action === "conflict");
   const changes = plan.files.filter((file) => !["unchanged", "keep-edit"].includes(file.action));
   const addSection = section?.state === "absent";
+  // The table `supabase init` writes is disabled: enabled, it is the project's to keep.
+  const addClerk = args.clerkDomain !== undefined && clerkAuth?.enabled !== true;
   // An install that recorded its version is upgraded when this checkout's differs.
   const installedVersion = manifest?.release?.version;
   const otherVersion = installedVersion !== undefined && release.version !== undefined &&
@@ -312,7 +332,7 @@ async function main(): Promise<number> {
     (text) => text !== manifestText,
     () => true,
   );
-  if (changes.length === 0 && !addSection && !manifestChanged) {
+  if (changes.length === 0 && !addSection && !addClerk && !manifestChanged) {
     console.log(
       `Nothing to change: ${project} has this version of clerk-webhook-sync ` +
         `(${release.version === undefined ? "" : `${release.version}, `}` +
@@ -331,8 +351,12 @@ async function main(): Promise<number> {
     }
   }
   if (manifestChanged) await Deno.writeTextFile(`${project}/${MANIFEST_PATH}`, manifestText);
-  if (addSection) {
-    await Deno.writeTextFile(`${project}/${CONFIG_PATH}`, addFunctionSection(configText));
+  if (addSection || addClerk) {
+    const withFunction = addSection ? addFunctionSection(configText) : configText;
+    await Deno.writeTextFile(
+      `${project}/${CONFIG_PATH}`,
+      addClerk ? enableClerkAuth(withFunction, args.clerkDomain!) : withFunction,
+    );
   }
 
   const change = releaseChange(manifest?.release, release, plan.installed);
@@ -341,6 +365,11 @@ async function main(): Promise<number> {
   for (const line of describeFiles(plan.files, args.force)) console.log(line);
   if (addSection) {
     console.log(`  added [functions.clerk-webhook] verify_jwt = false to ${CONFIG_PATH}`);
+  }
+  if (addClerk) {
+    console.log(
+      `  added [auth.third_party.clerk] domain = "${args.clerkDomain}" to ${CONFIG_PATH}`,
+    );
   }
   if (recordRelease) console.log(`  recorded release ${release.version} in ${MANIFEST_PATH}`);
   console.log("");
@@ -352,6 +381,7 @@ async function main(): Promise<number> {
     release: release.version,
     schemaFile: schemaFile === undefined ? undefined : SCHEMA_FILE,
     schemaPaths: schemaFile === undefined ? undefined : schemaPathsWithSchemaFile(schemaPaths),
+    clerkAuth: clerkAuth?.enabled === true || addClerk,
   });
   for (const line of steps) console.log(line);
   return 0;

@@ -27,6 +27,8 @@ export interface NextStepsOptions {
    * sync's schema file first.
    */
   schemaPaths: string[] | undefined;
+  /** Whether config.toml lets Clerk's session tokens into the local stack already. */
+  clerkAuth: boolean;
 }
 
 /** The next steps, as lines to print. */
@@ -62,6 +64,15 @@ export function nextSteps(options: NextStepsOptions): string[] {
     `  Events: ${SYNCED_EVENT_TYPES.join(", ")}`,
     "and give the function the endpoint's Signing Secret:",
     "  supabase secrets set CLERK_WEBHOOK_SECRET=whsec_…",
+    'Let the app read the tables with its Clerk session (README, "Use it from your app"):',
+    "  Supabase dashboard → Authentication → Sign In / Providers → Third-party auth → Clerk",
+    ...(options.clerkAuth ? [] : [
+      "  and, for the local stack, [auth.third_party.clerk] in supabase/config.toml (rerun with",
+      "  --clerk-domain <your Frontend API host> to add it)",
+    ]),
+    "and give POST /sync, for the moment right after sign-up, Clerk's keys:",
+    "  supabase secrets set CLERK_SECRET_KEY=sk_live_… CLERK_PUBLISHABLE_KEY=pk_live_… \\",
+    "    CLERK_AUTHORIZED_PARTIES=https://<your app's origin>",
     `Last, bring in what existed before the endpoint, and check the health, from ${options.repository}:`,
     "  CLERK_SECRET_KEY=sk_live_… DATABASE_URL=postgres://… npm run backfill",
     "  DATABASE_URL=postgres://… npm run status",

@@ -14,6 +14,8 @@
  *   `offset` default 0; `order_by` `created_at` or `updated_at` with an optional `+`
  *   (ascending) or `-` (descending, the default: `-created_at`).
  * - `GET /v1/users/{id}`: the User, or 404 with code `resource_not_found`.
+ * - `GET /v1/users/{id}/organization_memberships`: the user's memberships, each with its
+ *   organization, `{ data, total_count }`.
  * - `GET /v1/organizations`, the instance-wide `GET /v1/organization_memberships` and
  *   `GET /v1/organizations/{id}/memberships`: `{ data, total_count }`, with the same
  *   `limit`, `offset` and `order_by`; `GET /v1/organizations/{id}` as for users.
@@ -196,6 +198,18 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
       });
     }
     return served;
+  });
+  // A user's memberships, with their organizations (what POST /sync reads).
+  routes.push({
+    path: pattern("/v1/users/{id}/organization_memberships"),
+    serve: ([segment], params) => {
+      const id = decodeURIComponent(segment!);
+      if (!users.has(id)) return Promise.resolve(clerkError(404, NOT_FOUND));
+      return listed(
+        [...memberships.values()].filter((m) => column(MEMBERSHIP, m, "user_id") === id),
+        params,
+      );
+    },
   });
 
   async function answer(request: Request, number: number): Promise<Response> {

@@ -1,4 +1,5 @@
 /** The function's configuration, read once from the environment, failing loudly. */
+import { type ClerkApiConfig, readClerkApiConfig } from "./clerk_api.ts";
 import { parseWebhookSecrets } from "./verify.ts";
 
 /** A setting is missing or malformed; `variable` names it. */
@@ -122,4 +123,81 @@ export function readPort(env: Env): number | undefined {
     throw new ConfigError("PORT", "not a port number (0 to 65535)");
   }
   return port;
+}
+
+/** What `POST /sync` needs: Clerk's keys and the origins that may call it. */
+export interface SyncConfig {
+  /** The instance's JWKS, which signs its session tokens. */
+  jwksUrl: URL;
+  /** Origins a session token's `azp` must be one of, and browsers may call from (CORS). */
+  authorizedParties: string[];
+  /** The Backend API, to fetch a user the sync does not have yet. */
+  clerk: ClerkApiConfig;
+}
+
+/**
+ * Reads the settings of `POST /sync` from `env`: `CLERK_SECRET_KEY` (and `CLERK_API_URL`),
+ * the JWKS from `CLERK_JWKS_URL` or else from `CLERK_PUBLISHABLE_KEY`, and the optional
+ * comma-separated `CLERK_AUTHORIZED_PARTIES` (origins such as https://app.example.com).
+ * Throws a {@linkcode ConfigError} naming the first bad or missing one; the webhook does
+ * not need them.
+ */
+export function readSyncConfig(env: Env): SyncConfig {
+  const read = (name: string) => setting(env, name);
+  const clerk = readClerkApiConfig(env);
+  let jwksUrl: URL;
+  const jwks = read("CLERK_JWKS_URL");
+  if (jwks !== undefined) {
+    if (!/^https?:\/\//.test(jwks) || !URL.canParse(jwks)) {
+      throw new ConfigError("CLERK_JWKS_URL", "not an http(s) URL");
+    }
+    jwksUrl = new URL(jwks);
+  } else {
+    const publishable = read("CLERK_PUBLISHABLE_KEY");
+    if (publishable === undefined) {
+      throw new ConfigError(
+        "CLERK_PUBLISHABLE_KEY",
+        "missing: POST /sync verifies Clerk session tokens with the instance's keys: set " +
+          "CLERK_PUBLISHABLE_KEY (pk_…, Clerk dashboard → API keys) or CLERK_JWKS_URL",
+      );
+    }
+    try {
+      jwksUrl = jwksUrlOfPublishableKey(publishable);
+    } catch (error) {
+      throw new ConfigError("CLERK_PUBLISHABLE_KEY", (error as Error).message);
+    }
+  }
+  const parties = (read("CLERK_AUTHORIZED_PARTIES") ?? "").split(",").map((party) => party.trim())
+    .filter((party) => party !== "");
+  for (const party of parties) {
+    if (!URL.canParse(party) || new URL(party).origin !== party) {
+      throw new ConfigError(
+        "CLERK_AUTHORIZED_PARTIES",
+        `"${party}" is not an origin (scheme, host and port, such as https://app.example.com)`,
+      );
+    }
+  }
+  return { jwksUrl, authorizedParties: parties, clerk };
+}
+
+/**
+ * The JWKS URL of the instance of Clerk publishable key `key` (`pk_test_…`, `pk_live_…`:
+ * the Frontend API's host, base64, ending in `$`). Throws a `TypeError` for anything else.
+ */
+export function jwksUrlOfPublishableKey(key: string): URL {
+  const encoded = key.match(/^pk_(?:test|live)_([A-Za-z0-9+/=_-]+)$/)?.[1];
+  let host: string | undefined;
+  try {
+    host = encoded === undefined
+      ? undefined
+      : atob(encoded.replaceAll("-", "+").replaceAll("_", "/"));
+  } catch {
+    host = undefined;
+  }
+  if (host === undefined || !/^[a-z0-9.-]+(:\d+)?\$$/i.test(host)) {
+    throw new TypeError(
+      "not a Clerk publishable key (pk_test_… or pk_live_…, from the Clerk dashboard → API keys)",
+    );
+  }
+  return new URL(`https://${host.slice(0, -1)}/.well-known/jwks.json`);
 }

@@ -1,6 +1,7 @@
 /**
- * The webhook route: read → verify → parse → apply, and the one place where errors
- * become responses. Every request writes one JSON log line (ids, never emails or names).
+ * The function's routes: the webhook (read → verify → parse → apply) and `POST /sync`
+ * (sync_on_demand.ts), and the one place where errors become responses. Every request
+ * writes one JSON log line (ids, never emails or names).
  */
 import { MAX_BODY_BYTES, PayloadTooLargeError, readBody } from "./body.ts";
 import { parseClerkEvent } from "./clerk_event.ts";
@@ -13,6 +14,7 @@ import {
   type SyncStore,
   withTimeout,
 } from "./store.ts";
+import type { SyncOnDemand } from "./sync_on_demand.ts";
 import { readSvixId, WebhookVerificationError, type WebhookVerifier } from "./verify.ts";
 
 /** One request, as logged. */
@@ -20,7 +22,7 @@ export interface LogEntry {
   svix_id: string | null;
   type: string | null;
   clerk_id: string | null;
-  outcome: Outcome | null;
+  outcome: Outcome | "present" | null;
   status: number;
   ms: number;
   error?: string;
@@ -36,6 +38,37 @@ export interface HandlerOptions {
   maxBodyBytes?: number;
   /** The clock, in epoch milliseconds. */
   now?: () => number;
+  /** `POST /sync`; without it the path is the webhook's. */
+  onDemand?: OnDemandRoute;
+}
+
+/** `POST /sync`, as the handler serves it. */
+export interface OnDemandRoute {
+  /** Origins a browser may call it from (CORS): the authorized parties. */
+  origins: readonly string[];
+  /** The service, loaded on the first call (its imports are not the webhook's). */
+  load(): Promise<SyncOnDemand>;
+}
+
+/**
+ * `POST /sync`, with or without the function's name before it (the hosted gateway passes
+ * `/clerk-webhook/sync`).
+ */
+const SYNC_PATH = /^\/(?:clerk-webhook\/)?sync\/?$/;
+
+/** Headers a browser may send to `/sync`: supabase-js's and the session token's. */
+const SYNC_REQUEST_HEADERS = "authorization, x-client-info, apikey, content-type";
+
+/** A refusal with its own status (and, where it passes, how long to wait). */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
 }
 
 /** Not a POST. */
@@ -57,7 +90,12 @@ export function logLine(entry: LogEntry): void {
 export function createHandler(options: HandlerOptions): (request: Request) => Promise<Response> {
   const { verifier, store, log = logLine, maxBodyBytes = MAX_BODY_BYTES, now = Date.now } = options;
 
+  const { onDemand } = options;
+  const syncRoute = onDemand === undefined ? undefined : createSyncRoute(onDemand, log);
   return async (request) => {
+    if (syncRoute !== undefined && SYNC_PATH.test(new URL(request.url).pathname)) {
+      return await syncRoute(request);
+    }
     const started = performance.now();
     const entry = newEntry();
     let response: Response;
@@ -82,6 +120,56 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
         entry.type ??= typeOf(body);
         await recordRefusal(store, entry, response.status);
       }
+    }
+    entry.status = response.status;
+    entry.ms = Math.round((performance.now() - started) * 100) / 100;
+    log(entry);
+    return response;
+  };
+}
+
+/**
+ * `POST /sync` (see sync_on_demand.ts): the caller's session token names the user; the
+ * answer is `{ outcome, user }`. A browser calling from one of the authorized origins gets
+ * CORS headers and its preflight answered; any other origin gets none.
+ */
+function createSyncRoute(
+  onDemand: OnDemandRoute,
+  log: (entry: LogEntry) => void,
+): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const started = performance.now();
+    const entry = { ...newEntry(), type: "sync" };
+    const origin = request.headers.get("origin");
+    const cors: Record<string, string> = origin !== null && onDemand.origins.includes(origin)
+      ? { "Access-Control-Allow-Origin": origin, Vary: "Origin" }
+      : {};
+    let response: Response;
+    if (request.method === "OPTIONS") {
+      response = cors["Access-Control-Allow-Origin"] === undefined
+        ? new Response(null, { status: 403 })
+        : new Response(null, {
+          status: 204,
+          headers: {
+            ...cors,
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": SYNC_REQUEST_HEADERS,
+            "Access-Control-Max-Age": "600",
+          },
+        });
+    } else {
+      try {
+        await request.body?.cancel();
+        if (request.method !== "POST") throw new MethodNotAllowedError("Only POST is allowed");
+        const service = await onDemand.load();
+        entry.clerk_id = await service.userOf(request.headers.get("authorization"));
+        const answer = await service.sync(entry.clerk_id);
+        entry.outcome = answer.outcome;
+        response = Response.json(answer);
+      } catch (error) {
+        response = errorResponse(error, entry);
+      }
+      for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
     }
     entry.status = response.status;
     entry.ms = Math.round((performance.now() - started) * 100) / 100;
@@ -151,12 +239,19 @@ function errorResponse(error: unknown, entry: LogEntry): Response {
   entry.error = error instanceof Error && status >= 500
     ? `${error.name}: ${error.message}`
     : message;
-  const headers: HeadersInit = status === 405 ? { Allow: "POST" } : {};
+  const headers: Record<string, string> = status === 405 ? { Allow: "POST" } : {};
+  if (error instanceof HttpError && error.retryAfterSeconds !== undefined) {
+    headers["Retry-After"] = String(error.retryAfterSeconds);
+  } else if (status === 503) {
+    headers["Retry-After"] = "5";
+  }
+  if (status === 401) headers["WWW-Authenticate"] = 'Bearer error="invalid_token"';
   return Response.json({ error: message }, { status, headers });
 }
 
 function describe(error: unknown): [status: number, message: string] {
   if (error instanceof MethodNotAllowedError) return [405, error.message];
+  if (error instanceof HttpError) return [error.status, error.message];
   if (error instanceof PayloadTooLargeError) return [413, error.message];
   if (error instanceof WebhookVerificationError) return [400, error.message];
   if (error instanceof InvalidEventError) return [422, error.message];

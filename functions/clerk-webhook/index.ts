@@ -1,10 +1,14 @@
 /**
- * clerk-webhook: Clerk's webhooks (users, organizations, memberships) → the synced tables.
+ * clerk-webhook: Clerk's webhooks (users, organizations, memberships) → the synced tables,
+ * and `POST /sync` for a signed-in user's row on demand.
  * Wires the configuration to the handler and serves it; the logic is in the modules.
  */
-import { ConfigError, readConfig, readPort } from "./config.ts";
-import { createHandler, createMisconfiguredHandler } from "./handler.ts";
-import { openStore } from "./open_database.ts";
+import { ConfigError, readConfig, readPort, readSyncConfig, type SyncConfig } from "./config.ts";
+import type { Database } from "./database.ts";
+import { createHandler, createMisconfiguredHandler, type OnDemandRoute } from "./handler.ts";
+import { openDatabase } from "./open_database.ts";
+import type { SyncStore } from "./store.ts";
+import { createSyncStore } from "./sync_store.ts";
 import { WebhookVerifier } from "./verify.ts";
 
 const env = (name: string) => Deno.env.get(name);
@@ -15,8 +19,13 @@ async function createServerHandler(): Promise<{
 }> {
   try {
     const config = readConfig(env);
-    const store = await openStore(config.database);
-    const handler = createHandler({ verifier: new WebhookVerifier(config.secrets), store });
+    const db = await openDatabase(config.database);
+    const store = createSyncStore(db);
+    const handler = createHandler({
+      verifier: new WebhookVerifier(config.secrets),
+      store,
+      onDemand: onDemandRoute(db, store),
+    });
     return config.port === undefined ? { handler } : { handler, port: config.port };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
@@ -25,6 +34,32 @@ async function createServerHandler(): Promise<{
     const port = error.variable === "PORT" ? undefined : readPort(env);
     return port === undefined ? { handler } : { handler, port };
   }
+}
+
+/**
+ * `POST /sync`, its module loaded on the first call. Its settings are its own: when they
+ * are missing or bad, /sync answers 500 and logs which, and the webhook works as ever.
+ */
+function onDemandRoute(db: Database, store: SyncStore): OnDemandRoute {
+  let config: SyncConfig | ConfigError;
+  try {
+    config = readSyncConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    config = error;
+  }
+  const settings = config;
+  let service: ReturnType<OnDemandRoute["load"]> | undefined;
+  return {
+    origins: settings instanceof ConfigError ? [] : settings.authorizedParties,
+    load() {
+      if (settings instanceof ConfigError) return Promise.reject(settings);
+      service ??= import("./sync_on_demand.ts").then(({ createSyncOnDemand }) =>
+        createSyncOnDemand({ config: settings, db, store })
+      );
+      return service;
+    },
+  };
 }
 
 const { handler, port } = await createServerHandler();

@@ -10,6 +10,18 @@ import { createRemoteJWKSet, errors, jwtVerify } from "jose";
 /** Seconds of clock skew allowed on `exp` and `nbf`, as Clerk's SDKs allow. */
 const CLOCK_SKEW_SECONDS = 5;
 
+/** jose's errors that say the token is not good, as opposed to the keys not being there. */
+const TOKEN_ERRORS = [
+  errors.JWTExpired,
+  errors.JWTClaimValidationFailed,
+  errors.JWTInvalid,
+  errors.JWSInvalid,
+  errors.JWSSignatureVerificationFailed,
+  errors.JWKSNoMatchingKey,
+  errors.JOSEAlgNotAllowed,
+  errors.JOSENotSupported,
+];
+
 /** A request without a valid Clerk session token: 401. */
 export class SessionError extends Error {
   constructor(message: string) {
@@ -43,7 +55,7 @@ export class SessionVerifier {
   /**
    * The Clerk user id (`sub`) of the session whose token the `Authorization` header bears.
    * Throws {@linkcode SessionError} saying what is wrong; a JWKS that cannot be fetched
-   * throws jose's `JWKSTimeout` or a network error (the caller's 503).
+   * throws jose's or the network's error (the caller's 503).
    */
   async userOf(authorization: string | null): Promise<string> {
     const token = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
@@ -57,8 +69,10 @@ export class SessionVerifier {
         clockTolerance: CLOCK_SKEW_SECONDS,
       }));
     } catch (error) {
-      if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) throw error;
-      throw new SessionError(`Not a valid Clerk session token: ${describe(error)}`);
+      // What is wrong with the token is the caller's 401; a JWKS that cannot be fetched
+      // (no answer, not 200, not a key set) is not, and is thrown as it is.
+      if (!TOKEN_ERRORS.some((kind) => error instanceof kind)) throw error;
+      throw new SessionError(`Not a valid Clerk session token: ${describe(error as Error)}`);
     }
     if (typeof payload.sub !== "string" || payload.sub === "") {
       throw new SessionError("Not a valid Clerk session token: it names no user (sub)");
@@ -75,7 +89,7 @@ export class SessionVerifier {
 }
 
 /** What is wrong with a token, in words: expired, not yet valid, signed by another key, … */
-function describe(error: errors.JOSEError): string {
+function describe(error: Error): string {
   if (error instanceof errors.JWTExpired) return "it has expired";
   if (error instanceof errors.JWTClaimValidationFailed) return `${error.claim}: ${error.message}`;
   if (error instanceof errors.JWKSNoMatchingKey) return "no key of this Clerk instance signed it";
@@ -83,26 +97,4 @@ function describe(error: errors.JOSEError): string {
     return "its signature does not verify with this Clerk instance's key";
   }
   return error.message;
-}
-
-/**
- * The JWKS URL of the instance of Clerk publishable key `key` (`pk_test_…`, `pk_live_…`:
- * the Frontend API's host, base64, ending in `$`). Throws a `TypeError` for anything else.
- */
-export function jwksUrlOfPublishableKey(key: string): URL {
-  const encoded = key.match(/^pk_(?:test|live)_([A-Za-z0-9+/=_-]+)$/)?.[1];
-  let host: string | undefined;
-  try {
-    host = encoded === undefined
-      ? undefined
-      : atob(encoded.replaceAll("-", "+").replaceAll("_", "/"));
-  } catch {
-    host = undefined;
-  }
-  if (host === undefined || !/^[a-z0-9.-]+(:\d+)?\$$/i.test(host)) {
-    throw new TypeError(
-      "not a Clerk publishable key (pk_test_… or pk_live_…, from the Clerk dashboard → API keys)",
-    );
-  }
-  return new URL(`https://${host.slice(0, -1)}/.well-known/jwks.json`);
 }
