@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the clerk-webhook function's latency, throughput, cold start and
- * memory, side by side with the database's own limit and a naive handler, in one run on
- * one scratch database. `--quick` runs a short version (CI). Progress goes to stderr,
+ * memory, side by side with the database's own limit and the seed's naive handler on its
+ * own Prisma-shaped table, in two scenarios (`mix` and a `burst` of sign-ups), in one run
+ * on one scratch database. `--quick` runs a short version (CI). Progress goes to stderr,
  * the markdown tables to stdout, the figures as JSON to bench/results/. Exits non-zero
  * when any request fails (a non-2xx answer or an error), whatever the timings.
  */
@@ -14,20 +15,34 @@ import { createSyncStore } from "../functions/clerk-webhook/sync_store.ts";
 import { createMigratedDatabase, dropDatabases } from "../dev/database.ts";
 import { openTestServer } from "../dev/postgres_server.ts";
 import { prefetch } from "../dev/prefetch.ts";
-import { type FunctionProcess, startFunction } from "../dev/function_process.ts";
+import {
+  type FunctionProcess,
+  LOCAL_DENO,
+  RUNTIMES,
+  startFunction,
+} from "../dev/function_process.ts";
 import { POSTGREST_MISSING, startPostgrest } from "../dev/postgrest.ts";
 import { newSecret } from "../dev/webhooks.ts";
 import { type BackfillResult, measureBackfill } from "./backfill.ts";
-import { type ColdStart, measureColdStart } from "./cold_start.ts";
-import { prepareEvents } from "./events.ts";
+import { cacheServer, type ColdStart, measureColdStart } from "./cold_start.ts";
+import { prepareEvents, type Scenario } from "./events.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
-import { type PhaseResults, runPhases, type Settings } from "./phases.ts";
+import { createNaiveTable } from "./naive_table.ts";
+import {
+  type Contender,
+  type PhaseResults,
+  runPhases,
+  scenarioPhases,
+  type Settings,
+} from "./phases.ts";
 import { connectionsToPort, peakRssBytes } from "./proc.ts";
 import {
   type Backfills,
   buildReport,
-  type ContenderResult,
+  type ColdStartResult,
+  type ContenderKey,
   type Contenders,
+  type MeasuredScenario,
   previousRun,
   renderMarkdown,
   type Report,
@@ -39,6 +54,7 @@ const FULL: Settings = {
   rates: [100, 200, 500],
   rateSeconds: 4,
   concurrencies: [1, 4, 16, 64],
+  burstConcurrencies: [16, 64],
   concurrencySeconds: 2.4,
   slices: 4,
   eventsPerSecondBound: 4000,
@@ -60,8 +76,11 @@ const HTTP_FLOOR = new URL("http_floor.ts", import.meta.url);
 const API_GATEWAY = new URL("api_gateway_process.ts", import.meta.url);
 const CLERK_API_STAND_IN = new URL("clerk_api_process.ts", import.meta.url);
 const RESULTS = new URL("results/", import.meta.url);
-/** The last full run before group commit: low-load latency must be no worse than it. */
-const REFERENCE_RUN = new URL("2026-12-02T08-51-29Z-full.json", RESULTS);
+/**
+ * The last full quiet run of the earlier design (one scenario, the naive handler on
+ * public.users): low-load latency must be no worse than it.
+ */
+const REFERENCE_RUN = new URL("2026-12-02T11-38-50Z-full.json", RESULTS);
 /** The project's keys: any values work, PostgREST, the gateway and the function just share them. */
 const JWT_SECRET = "bench-jwt-secret-with-at-least-32-characters";
 const SECRET_KEY = "sb_secret_bench_000000000000000000000000";
@@ -74,16 +93,24 @@ const date = new Date().toISOString();
 const started = performance.now();
 const secret = newSecret();
 
-/** What the phases measured for a server process, with its memory and connections. */
-async function serverResult(
-  phases: PhaseResults,
-  server: FunctionProcess,
-): Promise<ContenderResult> {
-  return {
-    ...phases,
-    peakRssMb: (await peakRssBytes(server.pid)) / 1e6,
-    connections: await connectionsToPort(Number(new URL(server.url).port)),
-  };
+/**
+ * What the phases measured for each contender, with the memory and connections of those
+ * served by one of `servers` (by contender name).
+ */
+async function withServers(
+  phases: Partial<Record<ContenderKey, PhaseResults>>,
+  servers: Partial<Record<ContenderKey, FunctionProcess>>,
+): Promise<Contenders> {
+  const contenders: Contenders = {};
+  for (const [key, result] of Object.entries(phases) as [ContenderKey, PhaseResults][]) {
+    const server = servers[key];
+    contenders[key] = server === undefined ? result : {
+      ...result,
+      peakRssMb: (await peakRssBytes(server.pid)) / 1e6,
+      connections: await connectionsToPort(Number(new URL(server.url).port)),
+    };
+  }
+  return contenders;
 }
 
 /** Times cold starts of the server `start` spawns, each answering one fresh `user.created`. */
@@ -119,14 +146,18 @@ async function backfillOnce(
 }
 
 /**
- * Starts the servers, runs every contender through the phases on the database at
- * `databaseUrl` (`sql` is an owner connection), times the backfill of each transport,
- * then the cold starts.
+ * Starts the servers, runs every contender through the phases of each scenario on the
+ * database at `databaseUrl` (`sql` is an owner connection), times the backfill of each
+ * transport, then the cold starts on each Deno.
  */
 async function measure(
   databaseUrl: string,
   sql: postgres.Sql,
-): Promise<{ contenders: Contenders; backfill: Backfills }> {
+): Promise<{
+  scenarios: Record<Scenario, MeasuredScenario>;
+  backfill: Backfills;
+  coldStarts: ColdStartResult[];
+}> {
   const direct = { CLERK_WEBHOOK_SECRET: secret, DATABASE_URL: databaseUrl };
   progress(
     "Starting the function, the naive handler, the HTTP floor, PostgREST and the API gateway stand-in",
@@ -150,43 +181,58 @@ async function measure(
   // The ceiling's pool: as many connections as the load has requests in flight at most.
   const pool = postgres(databaseUrl, { max: 10, onnotice: () => {} });
   const store = createSyncStore(openPostgresDatabase(databaseUrl));
-  let phases;
+  const functionContender: Contender<ContenderKey> = {
+    name: "function",
+    target: httpTarget(fn.url, secret),
+    servers: { server: fn.pid },
+  };
+  const naiveContender: Contender<ContenderKey> = {
+    name: "naive",
+    target: httpTarget(naive.url, secret),
+    servers: { server: naive.pid },
+  };
+  const supabaseContender: Contender<ContenderKey> = {
+    name: "supabase",
+    target: httpTarget(fnViaApi.url, secret),
+    servers: { server: fnViaApi.pid, gateway: gateway.pid, postgrest: postgrest.pid },
+  };
+  const contenders: Record<Scenario, Contender<ContenderKey>[]> = {
+    mix: [
+      functionContender,
+      naiveContender,
+      { name: "ceiling", target: ceilingTarget(pool) },
+      { name: "sqlFunction", target: storeTarget(store) },
+      {
+        name: "httpFloor",
+        target: httpTarget(floor.url, secret),
+        servers: { server: floor.pid },
+        throughputOnly: true,
+      },
+      supabaseContender,
+    ],
+    burst: [
+      functionContender,
+      naiveContender,
+      { name: "ceiling", target: ceilingTarget(pool, { plainInsert: true }) },
+      supabaseContender,
+    ],
+  };
+  const servers = { function: fn, naive, httpFloor: floor, supabase: fnViaApi };
+  const scenarios = {} as Record<Scenario, MeasuredScenario>;
   try {
-    phases = await runPhases(
-      sql,
-      [
-        { name: "function", target: httpTarget(fn.url, secret), servers: { server: fn.pid } },
-        { name: "naive", target: httpTarget(naive.url, secret), servers: { server: naive.pid } },
-        { name: "ceiling", target: ceilingTarget(pool) },
-        { name: "sqlFunction", target: storeTarget(store) },
-        {
-          name: "httpFloor",
-          target: httpTarget(floor.url, secret),
-          servers: { server: floor.pid },
-          throughputOnly: true,
-        },
-        {
-          name: "supabase",
-          target: httpTarget(fnViaApi.url, secret),
-          servers: { server: fnViaApi.pid, gateway: gateway.pid, postgrest: postgrest.pid },
-        },
-      ],
-      settings,
-      progress,
-    );
+    for (const scenario of ["mix", "burst"] as const) {
+      const phases = await runPhases(sql, scenario, contenders[scenario], settings, progress);
+      scenarios[scenario] = {
+        ...scenarioPhases(scenario, settings),
+        // Memory and connections after the mix, the scenario with every server.
+        contenders: scenario === "mix" ? await withServers(phases, servers) : phases,
+      };
+    }
   } finally {
     await store.close();
     await pool.end();
   }
 
-  const contenders: Contenders = {
-    function: await serverResult(phases.function, fn),
-    naive: await serverResult(phases.naive, naive),
-    ceiling: phases.ceiling,
-    sqlFunction: phases.sqlFunction,
-    httpFloor: await serverResult(phases.httpFloor, floor),
-    supabase: await serverResult(phases.supabase, fnViaApi),
-  };
   progress(`Backfill of ${settings.backfillUsers} users, direct and through supabase-js`);
   const api = { secretKey: `sk_test_${crypto.randomUUID()}` };
   await using clerk = await startFunction(
@@ -202,14 +248,39 @@ async function measure(
     ),
     supabase: await backfillOnce(sql, openSupabaseDatabase(apiUrl, SECRET_KEY), clerkApi),
   };
-  progress(`Cold starts (${settings.coldStarts} of each)`);
-  contenders.function.coldStart = await coldStart(sql, () => startFunction(direct));
-  contenders.naive.coldStart = await coldStart(
-    sql,
-    () => startFunction(direct, { entrypoint: NAIVE_HANDLER }),
-  );
-  contenders.supabase.coldStart = await coldStart(sql, () => startFunction(viaApi));
-  return { contenders, backfill };
+
+  const coldStarts: ColdStartResult[] = [];
+  for (const runtime of RUNTIMES) {
+    if (runtime.executable === undefined) {
+      progress(`Cold starts on ${runtime.name}: skipped, no build of it for this platform`);
+      continue;
+    }
+    progress(`Cold starts on ${runtime.name} (${settings.coldStarts} of each)`);
+    await cacheServer(runtime, NAIVE_HANDLER);
+    coldStarts.push(
+      {
+        server: "function",
+        runtime: runtime.name,
+        coldStart: await coldStart(sql, () => startFunction(direct, { runtime })),
+      },
+      {
+        server: "naive",
+        runtime: runtime.name,
+        coldStart: await coldStart(
+          sql,
+          () => startFunction(direct, { entrypoint: NAIVE_HANDLER, runtime }),
+        ),
+      },
+    );
+    if (runtime === LOCAL_DENO) {
+      coldStarts.push({
+        server: "supabase",
+        runtime: runtime.name,
+        coldStart: await coldStart(sql, () => startFunction(viaApi)),
+      });
+    }
+  }
+  return { scenarios, backfill, coldStarts };
 }
 
 /**
@@ -229,8 +300,10 @@ async function benchmark(): Promise<Report> {
     const databaseUrl = await createMigratedDatabase(prefix);
     const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
     try {
+      // The naive handler's own table: no part of the migrations, created after them.
+      await createNaiveTable(sql);
       const machine = await describeMachine(sql);
-      const { contenders, backfill } = await measure(databaseUrl, sql);
+      const { scenarios, backfill, coldStarts } = await measure(databaseUrl, sql);
       return buildReport({
         mode,
         date,
@@ -239,8 +312,9 @@ async function benchmark(): Promise<Report> {
         machine,
         loadAverageAtEnd: await loadAverage(),
         settings,
-        contenders,
+        scenarios,
         backfill,
+        coldStarts,
         previous: await previousRun(REFERENCE_RUN),
       });
     } finally {
@@ -255,7 +329,9 @@ const report = await benchmark();
 console.log(renderMarkdown(report));
 progress(`Figures saved to ${await saveReport(report, RESULTS)}`);
 if (report.failures > 0) {
-  const first = Object.values(report.contenders).find((c) => c.firstFailure)?.firstFailure;
+  const first = Object.values(report.scenarios)
+    .flatMap((scenario) => Object.values(scenario.contenders))
+    .find((contender) => contender.firstFailure)?.firstFailure;
   progress(`${report.failures} requests failed; the first: ${first}`);
   Deno.exit(1);
 }

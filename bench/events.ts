@@ -1,10 +1,17 @@
 /**
- * The benchmark's events: distinct Clerk-shaped deliveries, half `user.created`, the
- * rest `user.updated` and `user.deleted` of users seeded just before, one event per user.
+ * The benchmark's events, one per user, by scenario: `mix`, half `user.created`, the
+ * rest `user.updated` and `user.deleted` of users seeded just before; `burst`, only
+ * `user.created` of distinct new users with an email (a launch day, a replay after an
+ * outage).
  */
 import type postgres from "postgres";
 import { deletedEvent, newClerkId, userEvent } from "../dev/clerk_events.ts";
 import { newSvixId } from "../dev/webhooks.ts";
+import { seedNaiveTable } from "./naive_table.ts";
+
+/** The benchmark's scenarios. */
+export const SCENARIOS = ["mix", "burst"] as const;
+export type Scenario = typeof SCENARIOS[number];
 
 /** One delivery, not yet signed (signatures expire after 5 minutes). */
 export interface BenchEvent {
@@ -19,12 +26,17 @@ const UPDATED_PER_TEN = 4;
 const HOUR_MS = 60 * 60 * 1000;
 
 /**
- * Makes `count` distinct events and seeds public.users, through the owner connection
- * `sql`, with the users they update or delete, so that each event meets the state it
- * expects (no create of an existing user, no update of a missing one) whichever handler
- * receives it. Each user gets exactly one event, so no two events contend for a row.
+ * Makes `count` distinct events of `scenario` and seeds public.users and the naive
+ * handler's table, through the owner connection `sql`, with the users they update or
+ * delete, so that each event meets the state it expects (no create of an existing user,
+ * no update of a missing one) whichever handler receives it. Each user gets exactly one
+ * event, so no two events contend for a row.
  */
-export async function prepareEvents(sql: postgres.Sql, count: number): Promise<BenchEvent[]> {
+export async function prepareEvents(
+  sql: postgres.Sql,
+  count: number,
+  scenario: Scenario = "mix",
+): Promise<BenchEvent[]> {
   const now = Date.now();
   const seeded: string[] = [];
   const events: BenchEvent[] = [];
@@ -40,7 +52,7 @@ export async function prepareEvents(sql: postgres.Sql, count: number): Promise<B
       updatedAt: now,
     };
     let payload: Record<string, unknown>;
-    if (slot < CREATED_PER_TEN) {
+    if (scenario === "burst" || slot < CREATED_PER_TEN) {
       payload = userEvent("user.created", state);
     } else {
       seeded.push(id);
@@ -58,6 +70,7 @@ export async function prepareEvents(sql: postgres.Sql, count: number): Promise<B
       )
       select id, id || '@example.com', 'Seeded', ${past}, ${past}, ${past}, 'msg_seed'
       from unnest(${seeded}::text[]) as id`;
+    await seedNaiveTable(sql, seeded);
   }
   return events;
 }

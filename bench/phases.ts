@@ -1,7 +1,7 @@
 /** The run: a warm-up, then every rate and concurrency phase, for every contender. */
 import type postgres from "postgres";
 import { cpuSnapshot, cpuUsed } from "./cpu_time.ts";
-import { prepareEvents } from "./events.ts";
+import { prepareEvents, type Scenario } from "./events.ts";
 import {
   type ConcurrencyResult,
   concurrencyResult,
@@ -13,15 +13,18 @@ import {
   runAtRate,
   type Tally,
 } from "./load.ts";
+import { emptyNaiveTable } from "./naive_table.ts";
 import type { Target } from "./targets.ts";
 
 /** The shape of a run; `--quick` shortens it. */
 export interface Settings {
-  /** Open-loop rates, requests per second. */
+  /** Open-loop rates, requests per second (the mix scenario). */
   rates: number[];
   rateSeconds: number;
-  /** Closed-loop concurrencies. */
+  /** Closed-loop concurrencies (the mix scenario). */
   concurrencies: number[];
+  /** Closed-loop concurrencies of the burst scenario (it has no open-loop phase). */
+  burstConcurrencies: number[];
   concurrencySeconds: number;
   /**
    * Each phase runs as this many slices, the contenders taking turns, so that whatever
@@ -71,19 +74,33 @@ function failed(tally: Tally): string {
   return tally.failures ? `, ${tally.failures} failed` : "";
 }
 
+/** The rates and concurrencies a scenario runs. */
+export function scenarioPhases(
+  scenario: Scenario,
+  settings: Settings,
+): { rates: number[]; concurrencies: number[] } {
+  return scenario === "mix"
+    ? { rates: settings.rates, concurrencies: settings.concurrencies }
+    : { rates: [], concurrencies: settings.burstConcurrencies };
+}
+
 /**
- * Runs every phase for every contender, interleaved: each phase in slices, the
- * contenders taking turns in a rotating order. Each slice's events are prepared, seeded
- * and signed just before it. `sql` is an owner connection; the tables are emptied
- * first. Returns the figures by contender name.
+ * Runs every phase of `scenario` for every contender, interleaved: each phase in
+ * slices, the contenders taking turns in a rotating order. Each slice's events are
+ * prepared, seeded and signed just before it. `sql` is an owner connection; the sync's
+ * tables and the naive handler's are emptied first. Returns the figures by contender
+ * name.
  */
 export async function runPhases<Name extends string>(
   sql: postgres.Sql,
+  scenario: Scenario,
   contenders: Contender<Name>[],
   settings: Settings,
   progress: (message: string) => void,
 ): Promise<Record<Name, PhaseResults>> {
+  const { rates, concurrencies } = scenarioPhases(scenario, settings);
   await sql`truncate public.users, public.users_private, clerk_sync.deliveries, clerk_sync.tombstones`;
+  await emptyNaiveTable(sql);
   const results = new Map(contenders.map((contender) => [contender, {
     rates: [] as RateResult[],
     concurrencies: [] as ConcurrencyPhase[],
@@ -111,11 +128,11 @@ export async function runPhases<Name extends string>(
     return slices;
   }
 
-  progress("Warming up");
+  progress(`Scenario ${scenario}: warming up`);
   for (const contender of contenders) {
     const count = closedLoopEvents(contender, settings.warmUpSeconds);
     const warmUp = await runAtConcurrency(
-      contender.target(await prepareEvents(sql, count)),
+      contender.target(await prepareEvents(sql, count, scenario)),
       count,
       {
         concurrency: 4,
@@ -127,12 +144,13 @@ export async function runPhases<Name extends string>(
   }
 
   const timed = contenders.filter((contender) => !contender.throughputOnly);
-  for (const rate of settings.rates) {
+  for (const rate of rates) {
     progress(`${rate} req/s (open loop)`);
     const count = Math.round((rate * settings.rateSeconds) / settings.slices);
     const slices = await inTurns(
       timed,
-      async ({ target }) => await runAtRate(target(await prepareEvents(sql, count)), count, rate),
+      async ({ target }) =>
+        await runAtRate(target(await prepareEvents(sql, count, scenario)), count, rate),
     );
     for (const [contender, ofContender] of slices) {
       const result = rateResult(rate, ofContender);
@@ -146,11 +164,11 @@ export async function runPhases<Name extends string>(
   }
 
   const seconds = settings.concurrencySeconds / settings.slices;
-  for (const concurrency of settings.concurrencies) {
+  for (const concurrency of concurrencies) {
     progress(`concurrency ${concurrency} (closed loop)`);
     const slices = await inTurns(contenders, async (contender) => {
       const count = closedLoopEvents(contender, seconds);
-      const send = contender.target(await prepareEvents(sql, count));
+      const send = contender.target(await prepareEvents(sql, count, scenario));
       const before = await cpuSnapshot(sql, contender.servers ?? {});
       const slice: ConcurrencySlice = await runAtConcurrency(send, count, { concurrency, seconds });
       return { slice, cpu: cpuUsed(before, await cpuSnapshot(sql, contender.servers ?? {})) };

@@ -45,12 +45,13 @@ export function storeTarget(store: SyncStore): Target {
 }
 
 /**
- * The database ceiling: the row each event leaves, written with one plain statement
- * per event (autocommit, prepared) over `sql`, as the owner. `user.created` and
- * `user.updated` are `insert … on conflict (clerk_id) do update` of every synced column;
+ * The database ceiling: the row each event leaves in public.users, written with one
+ * plain statement per event (autocommit, prepared) over `sql`, as the owner.
+ * `user.created` and `user.updated` are `insert … on conflict (clerk_id) do update` of
+ * every synced column (with `plainInsert`, for a burst of new users: a plain `insert`);
  * `user.deleted` is `delete … where clerk_id = …`. No ledger, no tombstone, no guard.
  */
-export function ceilingTarget(sql: postgres.Sql): Target {
+export function ceilingTarget(sql: postgres.Sql, { plainInsert = false } = {}): Target {
   return (events) => {
     const rows = events.map(({ svixId, body }) =>
       batchArguments([{ svixId, event: parseClerkEvent(body) }]).p_events[0]!
@@ -62,22 +63,8 @@ export function ceilingTarget(sql: postgres.Sql): Target {
         await sql`delete from public.users where clerk_id = ${a.object_id}`;
         return "deleted";
       }
-      await sql`
-        insert into public.users (
-          clerk_id, email, first_name, last_name, image_url, username, phone_number,
-          email_verified, external_id, public_metadata, unsafe_metadata, banned, locked,
-          last_sign_in_at, sync_format, clerk_created_at, clerk_updated_at, clerk_event_at, svix_id
-        )
-        values (
-          ${a.object_id}, ${s.email as string | null}, ${s.first_name as string | null},
-          ${s.last_name as string | null}, ${s.image_url as string | null},
-          ${s.username as string | null}, ${s.phone_number as string | null},
-          ${s.email_verified as boolean}, ${s.external_id as string | null},
-          ${JSON.stringify(s.public_metadata)}::jsonb, ${JSON.stringify(s.unsafe_metadata)}::jsonb,
-          ${s.banned as boolean}, ${s.locked as boolean}, ${s.last_sign_in_at as string | null},
-          ${s.sync_format as number}, ${s.clerk_created_at}, ${s.clerk_updated_at},
-          ${a.event_at}, ${a.svix_id}
-        )
+      // A burst creates only new users: the ceiling is then a plain insert.
+      const onConflict = plainInsert ? sql`` : sql`
         on conflict (clerk_id) do update set
           email = excluded.email,
           first_name = excluded.first_name,
@@ -97,7 +84,43 @@ export function ceilingTarget(sql: postgres.Sql): Target {
           clerk_updated_at = excluded.clerk_updated_at,
           clerk_event_at = excluded.clerk_event_at,
           svix_id = excluded.svix_id`;
-      return "upserted";
+      await sql`
+        insert into public.users (
+          clerk_id, email, first_name, last_name, image_url, username, phone_number,
+          email_verified, external_id, public_metadata, unsafe_metadata, banned, locked,
+          last_sign_in_at, sync_format, clerk_created_at, clerk_updated_at, clerk_event_at, svix_id
+        )
+        values (
+          ${a.object_id}, ${s.email as string | null}, ${s.first_name as string | null},
+          ${s.last_name as string | null}, ${s.image_url as string | null},
+          ${s.username as string | null}, ${s.phone_number as string | null},
+          ${s.email_verified as boolean}, ${s.external_id as string | null},
+          ${JSON.stringify(s.public_metadata)}::jsonb, ${JSON.stringify(s.unsafe_metadata)}::jsonb,
+          ${s.banned as boolean}, ${s.locked as boolean}, ${s.last_sign_in_at as string | null},
+          ${s.sync_format as number}, ${s.clerk_created_at}, ${s.clerk_updated_at},
+          ${a.event_at}, ${a.svix_id}
+        )
+        ${onConflict}`;
+      return plainInsert ? "inserted" : "upserted";
     };
   };
 }
+
+/**
+ * The goals' targets (bench/report.ts measures and checks them): ratios of the function
+ * (direct transport) to the seed-shaped naive handler and to the database ceiling, and
+ * absolute figures.
+ */
+export const GOALS = {
+  /** Function / naive handler, events/s at each of these in flight, in both scenarios: at least. */
+  throughputToNaive: 1,
+  throughputToNaiveAt: [16, 64],
+  /** Function / database ceiling at 16 in flight, mix scenario: at least (kept from before). */
+  mixThroughputToCeiling: 0.5,
+  /** PostgreSQL CPU per event at this many in flight, both scenarios: at most the naive's. */
+  postgresCpuAt: 16,
+  /** Backfill, direct transport, users/s: at least. */
+  backfillDirect: 10_000,
+  /** Cold start median, on each Deno: at most this multiple of the naive handler's. */
+  coldStartToNaive: 1.2,
+} as const;
