@@ -65,7 +65,8 @@ function createStore(
 ): Promise<SyncStore> {
   return embedded === undefined
     ? openStore(config.database)
-    : Promise.resolve(createSyncStore(openPGliteDatabase(embedded.db)));
+    // One call at a time: PGlite runs one statement at a time, in this very process.
+    : Promise.resolve(createSyncStore(openPGliteDatabase(embedded.db), { maxCalls: 1 }));
 }
 
 /** Where the writes go, for the banner; never credentials. */

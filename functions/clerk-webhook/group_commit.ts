@@ -9,6 +9,7 @@
  * any other reason, each delivery is applied alone, so that one bad delivery cannot
  * change another's outcome.
  */
+import { createCallLimit } from "./call_limit.ts";
 import {
   APPLY_TIMEOUT_MS,
   type BatchArguments,
@@ -29,16 +30,26 @@ export type ApplyBatch = (args: BatchArguments) => Promise<Outcome[]>;
 /** Options of {@linkcode groupCommit}. */
 export interface GroupCommitOptions {
   /**
-   * Calls in flight at once; the deliveries that arrive meanwhile wait and go together
-   * (default 1: on a 2-core machine at 16 deliveries in flight, 1 call applied 1,250
-   * events/s, 2 calls 1,100 and 4 calls 950, the smaller batches costing more per event).
+   * The most calls in flight at once (default 8); the deliveries that arrive meanwhile
+   * wait and go together. Within it the limit follows what the database absorbs
+   * (call_limit.ts): one call where it has a core or two, more where it has more.
    */
   maxCalls?: number;
   /** Deliveries per call at most (default 100). */
   maxBatch?: number;
+  /**
+   * Whether the calls in flight follow what the database absorbs (the default), or are
+   * always `maxCalls` (for comparisons, and where one call at a time is a must).
+   */
+  adaptive?: boolean;
   /** Milliseconds before a delivery is answered as unavailable (default 8,000). */
   timeoutMs?: number;
+  /** The clock the adaptive limit measures throughput with, in milliseconds. */
+  now?: () => number;
 }
+
+/** The most calls in flight by default: the connections an isolate's pool may open for them. */
+export const DEFAULT_MAX_CALLS = 8;
 
 /** A delivery waiting for its outcome. */
 interface Pending {
@@ -46,6 +57,8 @@ interface Pending {
   /** Epoch milliseconds after which the delivery is answered as unavailable. */
   deadline: number;
   settle: (result: Outcome | Error) => void;
+  /** Whether every call was busy when it came (it waited for one). */
+  waited?: boolean;
 }
 
 /** The applying half of a store: deliveries through `applyBatch`, grouped as they arrive. */
@@ -53,8 +66,17 @@ export function groupCommit(
   applyBatch: ApplyBatch,
   options: GroupCommitOptions = {},
 ): Pick<SyncStore, "apply" | "applyAll"> {
-  const { maxCalls = 1, maxBatch = 100, timeoutMs = APPLY_TIMEOUT_MS } = options;
+  const {
+    maxCalls = DEFAULT_MAX_CALLS,
+    maxBatch = 100,
+    timeoutMs = APPLY_TIMEOUT_MS,
+    adaptive = true,
+    now,
+  } = options;
   const queue: Pending[] = [];
+  const limit = adaptive
+    ? createCallLimit(now === undefined ? { max: maxCalls } : { max: maxCalls, now })
+    : { current: () => maxCalls, ended: () => {} };
   let calls = 0;
 
   const unavailable = () =>
@@ -79,7 +101,7 @@ export function groupCommit(
   };
 
   const pump = () => {
-    while (calls < maxCalls && queue.length > 0) {
+    while (calls < limit.current() && queue.length > 0) {
       const batch = queue.splice(0, maxBatch);
       const deadline = Math.min(...batch.map((pending) => pending.deadline));
       calls++;
@@ -87,6 +109,8 @@ export function groupCommit(
         .then((results) => batch.forEach((pending, i) => pending.settle(results[i]!)))
         .finally(() => {
           calls--;
+          // Deliveries that found every call busy had to wait: the calls set the pace.
+          limit.ended(batch.length, batch.some((pending) => pending.waited));
           pump();
         });
     }
@@ -111,6 +135,7 @@ export function groupCommit(
         if (waiting >= 0) queue.splice(waiting, 1);
         pending.settle(unavailable());
       }, timeoutMs);
+      pending.waited = calls >= limit.current();
       queue.push(pending);
       pump();
     });

@@ -6,6 +6,7 @@
 import { ConfigError, readConfig, readPort, readSyncConfig, type SyncConfig } from "./config.ts";
 import type { Database } from "./database.ts";
 import { createHandler, createMisconfiguredHandler, type OnDemandRoute } from "./handler.ts";
+import { DEFAULT_MAX_CALLS } from "./group_commit.ts";
 import { openDatabase } from "./open_database.ts";
 import type { SyncStore } from "./store.ts";
 import { createSyncStore } from "./sync_store.ts";
@@ -19,7 +20,8 @@ async function createServerHandler(): Promise<{
 }> {
   try {
     const config = readConfig(env);
-    const db = await openDatabase(config.database);
+    // A connection per call the group commit may keep in flight, and one for refusals.
+    const db = await openDatabase(config.database, { connections: DEFAULT_MAX_CALLS + 1 });
     const store = createSyncStore(db);
     const handler = createHandler({
       verifier: new WebhookVerifier(config.secrets),

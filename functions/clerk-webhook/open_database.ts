@@ -5,7 +5,7 @@
  */
 import type { DatabaseConfig } from "./config.ts";
 import type { Database } from "./database.ts";
-import type { GroupCommitOptions } from "./group_commit.ts";
+import { DEFAULT_MAX_CALLS, type GroupCommitOptions } from "./group_commit.ts";
 import { createSyncStore } from "./sync_store.ts";
 import type { SyncStore } from "./store.ts";
 
@@ -43,6 +43,8 @@ export async function openStore(
   database: DatabaseConfig,
   batching: Pick<GroupCommitOptions, "maxCalls" | "maxBatch"> = {},
 ): Promise<SyncStore> {
-  const db = await openDatabase(database, { connections: (batching.maxCalls ?? 1) + 1 });
+  const db = await openDatabase(database, {
+    connections: (batching.maxCalls ?? DEFAULT_MAX_CALLS) + 1,
+  });
   return createSyncStore(db, batching);
 }

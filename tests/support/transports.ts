@@ -4,7 +4,10 @@
  * PostgREST behind the API gateway stand-in, dev/data_api.ts).
  */
 import { createHandler, type LogEntry } from "../../functions/clerk-webhook/handler.ts";
-import type { GroupCommitOptions } from "../../functions/clerk-webhook/group_commit.ts";
+import {
+  DEFAULT_MAX_CALLS,
+  type GroupCommitOptions,
+} from "../../functions/clerk-webhook/group_commit.ts";
 import { openPostgresDatabase } from "../../functions/clerk-webhook/postgres_database.ts";
 import type { SyncStore } from "../../functions/clerk-webhook/store.ts";
 import { openSupabaseDatabase } from "../../functions/clerk-webhook/supabase_database.ts";
@@ -59,7 +62,10 @@ export function testOn(
  * connection per call in flight and one for refusals (as openStore() sizes it).
  */
 export function directStore(url: string, options: GroupCommitOptions = {}): SyncStore {
-  return createSyncStore(openPostgresDatabase(url, { max: (options.maxCalls ?? 1) + 1 }), options);
+  return createSyncStore(
+    openPostgresDatabase(url, { max: (options.maxCalls ?? DEFAULT_MAX_CALLS) + 1 }),
+    options,
+  );
 }
 
 /** The function's store through the Data API at `url` with the secret key `key`. */
