@@ -119,6 +119,9 @@ set lock_timeout = '3s'
 -- The statements here and in the apply functions have one good plan whatever the
 -- batch: planning them anew on each call (custom plans) would cost more than applying.
 set plan_cache_mode = force_generic_plan
+-- Nor compiled to machine code: a plan estimated above jit_above_cost as tables grow
+-- would be compiled again on every execution, for statements that touch a few rows.
+set jit = off
 as $$
 declare
   -- Bounds the advisory locks one transaction holds (about two per delivery) well within
