@@ -13,7 +13,7 @@ import {
   readDatabaseConfig,
 } from "../../functions/clerk-webhook/config.ts";
 import { ENTITIES } from "../../functions/clerk-webhook/entities.ts";
-import type { ClerkFeature } from "../../functions/clerk-webhook/entity.ts";
+import { type ClerkFeature, isListed } from "../../functions/clerk-webhook/entity.ts";
 import { openDatabase } from "../../functions/clerk-webhook/open_database.ts";
 import { createSyncStore } from "../../functions/clerk-webhook/sync_store.ts";
 import { type BackfillRun, logBackfillRun } from "./log.ts";
@@ -153,7 +153,7 @@ async function main(): Promise<number> {
     // Whether each feature is on, asked once, when its first entity comes.
     const features = new Map<ClerkFeature, Promise<boolean>>();
     let invalid = 0;
-    for (const entity of ENTITIES) {
+    for (const entity of ENTITIES.filter(isListed)) {
       const { feature } = entity.clerk;
       if (feature !== undefined) {
         if (!features.has(feature)) features.set(feature, clerk.enabled(feature));
@@ -180,7 +180,7 @@ async function main(): Promise<number> {
     }
     for (const [feature, enabled] of features) {
       if (await enabled) continue;
-      const skipped = ENTITIES.filter((entity) => entity.clerk.feature === feature)
+      const skipped = ENTITIES.filter((entity) => entity.clerk?.feature === feature)
         .map((entity) => entity.plural).join(" and ");
       console.error(
         `${skipped[0]!.toUpperCase()}${skipped.slice(1)} skipped: ${offReason(feature)} ` +

@@ -40,7 +40,7 @@ import {
   type UserState,
 } from "../clerk_events.ts";
 import { ENTITIES } from "../../functions/clerk-webhook/entities.ts";
-import type { Entity } from "../../functions/clerk-webhook/entity.ts";
+import { type Entity, isListed } from "../../functions/clerk-webhook/entity.ts";
 import { MEMBERSHIP } from "../../functions/clerk-webhook/membership.ts";
 import { ORGANIZATION } from "../../functions/clerk-webhook/organization.ts";
 import { USER } from "../../functions/clerk-webhook/user.ts";
@@ -150,7 +150,7 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
     entity.parseState(object, Date.now()).state[name];
 
   /** Each entity's endpoints, where its module says Clerk has them. */
-  const routes = ENTITIES.flatMap((entity) => {
+  const routes = ENTITIES.filter(isListed).flatMap((entity) => {
     const { clerk } = entity;
     const all = () => [...objects.get(entity)!.values()];
     const served: {
@@ -180,7 +180,7 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
       // The parent is the entity whose own path is the one named for it (a membership's
       // organization): a listing of a parent Clerk does not have is a 404.
       const shape = (template: string) => template.replace(/\{\w+\}/g, "{}");
-      const parent = ENTITIES.find((other) =>
+      const parent = ENTITIES.filter(isListed).find((other) =>
         "path" in other.clerk.one && shape(other.clerk.one.path) === shape(one.parentPath)
       );
       served.push({

@@ -49,16 +49,24 @@ export interface Entity {
   plural: string;
   /** Event types whose `data` is the object's whole state (created, updated). */
   stateTypes: readonly string[];
-  /** The event type of its deletion, whose `data` carries the id. */
-  deleteType: string;
-  /** Its table in schema public, and the one of its private metadata. */
+  /** The event type of its deletion, whose `data` carries the id; none for billing. */
+  deleteType?: string;
+  /** Its table in schema public, and the one of its private metadata, if it has any. */
   table: string;
-  privateTable: string;
-  /** Where Clerk's Backend API lists it, for the backfill. */
-  clerk: ClerkSource;
+  privateTable?: string;
+  /** Where Clerk's Backend API lists it, for the backfill; none for what Clerk does not list. */
+  clerk?: ClerkSource;
   /**
    * Validates the `data` of a state event (`now` for refusing future times) and returns
    * the object's id and state. Throws `InvalidEventError`.
    */
   parseState(data: unknown, now: number): { id: string; state: EntityState };
+}
+
+/** An entity Clerk's Backend API lists, which the backfill brings. */
+export type ListedEntity = Entity & { clerk: ClerkSource };
+
+/** Whether Clerk's Backend API lists `entity`. */
+export function isListed(entity: Entity): entity is ListedEntity {
+  return entity.clerk !== undefined;
 }
