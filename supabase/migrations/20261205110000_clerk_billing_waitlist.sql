@@ -163,7 +163,7 @@ begin
       using errcode = 'null_value_not_allowed';
   end if;
 
-  select s into v_stored from public.billing_subscriptions s where s.clerk_id = p_clerk_id;
+  select s.* into v_stored from public.billing_subscriptions s where s.clerk_id = p_clerk_id;
   if v_stored.clerk_id is null or
     row(v_updated_at, p_event_at, p_svix_id)::clerk_sync.version
       > row(v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)::clerk_sync.version
@@ -370,7 +370,7 @@ begin
       using errcode = 'null_value_not_allowed';
   end if;
 
-  select i into v_stored from public.billing_subscription_items i where i.clerk_id = p_clerk_id;
+  select i.* into v_stored from public.billing_subscription_items i where i.clerk_id = p_clerk_id;
   if v_stored.clerk_id is not null and not (
     row(v_updated_at, p_event_at, p_svix_id)::clerk_sync.version
       > row(v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)::clerk_sync.version
@@ -619,7 +619,7 @@ begin
       using errcode = 'null_value_not_allowed';
   end if;
 
-  select a into v_stored from public.billing_payment_attempts a where a.clerk_id = p_clerk_id;
+  select a.* into v_stored from public.billing_payment_attempts a where a.clerk_id = p_clerk_id;
   if v_stored.clerk_id is not null and not (
     row(v_updated_at, p_event_at, p_svix_id)::clerk_sync.version
       > row(v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)::clerk_sync.version
@@ -772,7 +772,7 @@ begin
       p_event_type using errcode = 'null_value_not_allowed';
   end if;
 
-  select w into v_stored from public.waitlist_entries w where w.clerk_id = p_clerk_id;
+  select w.* into v_stored from public.waitlist_entries w where w.clerk_id = p_clerk_id;
   if v_stored.clerk_id is not null and not (
     row(v_updated_at, p_event_at, p_svix_id)::clerk_sync.version
       > row(v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)::clerk_sync.version

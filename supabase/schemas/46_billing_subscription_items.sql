@@ -140,7 +140,7 @@ begin
       using errcode = 'null_value_not_allowed';
   end if;
 
-  select i into v_stored from public.billing_subscription_items i where i.clerk_id = p_clerk_id;
+  select i.* into v_stored from public.billing_subscription_items i where i.clerk_id = p_clerk_id;
   if v_stored.clerk_id is not null and not (
     row(v_updated_at, p_event_at, p_svix_id)::clerk_sync.version
       > row(v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)::clerk_sync.version

@@ -95,7 +95,7 @@ begin
       p_event_type using errcode = 'null_value_not_allowed';
   end if;
 
-  select w into v_stored from public.waitlist_entries w where w.clerk_id = p_clerk_id;
+  select w.* into v_stored from public.waitlist_entries w where w.clerk_id = p_clerk_id;
   if v_stored.clerk_id is not null and not (
     row(v_updated_at, p_event_at, p_svix_id)::clerk_sync.version
       > row(v_stored.clerk_updated_at, v_stored.clerk_event_at, v_stored.svix_id)::clerk_sync.version
