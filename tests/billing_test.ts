@@ -323,3 +323,63 @@ Deno.test("an email.created delivery is answered ignored and leaves no trace of 
     assert.ok(!stored.includes(secretText), `the database holds ${secretText}`);
   }
 });
+
+Deno.test("npm run send builds every billing and waitlist event type, paid by --org or by --id", async () => {
+  await using db = await scratchDatabase();
+  await using store = await openTransport("direct", db.url);
+  const secret = newSecret();
+  await using server = serveHandler(store, secret);
+  const types = [
+    "subscription.created",
+    "subscriptionItem.created",
+    ...ITEM_TYPES.filter((type) => type !== "subscriptionItem.updated"),
+    "subscriptionItem.updated",
+    "subscription.pastDue",
+    "paymentAttempt.created",
+    "paymentAttempt.updated",
+    "waitlistEntry.created",
+    "waitlistEntry.updated",
+  ];
+  const run = async (args: string[]) => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "cli/local/send.ts", ...args, "--url", server.url],
+      cwd: new URL("..", import.meta.url),
+      env: { CLERK_WEBHOOK_SECRET: secret },
+    }).output();
+    const text = new TextDecoder().decode(output.stdout);
+    assert.ok(output.success, `${text}${new TextDecoder().decode(output.stderr)}`);
+    return [...text.matchAll(/→ (\d{3}) (\S+)$/gm)].map((match) => `${match[1]} ${match[2]}`);
+  };
+  assert.deepEqual(
+    await run([...types, "--org", "org_paying"]),
+    types.map(() => "200 applied"),
+  );
+  assert.deepEqual(await run(["subscription.created", "--id", "user_paying", "--plan", "team"]), [
+    "200 applied",
+  ]);
+  const rows = await db.sql`
+    select s.clerk_id, s.status, s.payer_user_id, s.payer_organization_id,
+      (select array_agg(i.plan_slug || ':' || i.status order by i.plan_slug)
+       from public.billing_subscription_items i where i.subscription_id = s.clerk_id) as items
+    from public.billing_subscriptions s order by 1`;
+  assert.deepEqual([...rows], [
+    {
+      clerk_id: "csub_org_paying",
+      status: "past_due",
+      payer_user_id: null,
+      payer_organization_id: "org_paying",
+      items: ["pro-plan:past_due"],
+    },
+    {
+      clerk_id: "csub_user_paying",
+      status: "active",
+      payer_user_id: "user_paying",
+      payer_organization_id: null,
+      items: ["team:active"],
+    },
+  ]);
+  const [others] = await db.sql`
+    select (select status from public.billing_payment_attempts) as attempt,
+      (select status from public.waitlist_entries) as entry`;
+  assert.deepEqual({ ...others }, { attempt: "paid", entry: "invited" });
+});
