@@ -125,6 +125,8 @@ Deno.test("npm run status --json prints the database's numbers: deliveries by ou
     users: { ...NO_COUNTS, fetched: 2, applied: 2 },
     organizations: NO_COUNTS,
     memberships: NO_COUNTS,
+    "subscription items": NO_COUNTS,
+    "waitlist entries": NO_COUNTS,
   });
   assert.ok(Date.parse(run.started_at) <= Date.parse(run.finished_at));
 

@@ -1,8 +1,11 @@
 /**
  * `npm run backfill -- [--reconcile] [--dry-run] [--page-size=N] [--max-deletes=N]`:
- * brings every entity the sync keeps (users, organizations, memberships) to the state of
- * Clerk's Backend API, through the webhook's SQL function, skipping in one line the
- * entities of a feature the instance has off (organizations). Progress and the summary go to stderr, a dry run's plan to stdout.
+ * brings every entity the sync keeps that Clerk lists (users, organizations, memberships,
+ * billing subscription items, waitlist entries) to the state of Clerk's Backend API,
+ * through the webhook's SQL function, skipping in one line the entities of a feature the
+ * instance has off (organizations, billing), and saying in one line which it cannot list
+ * (billing subscriptions, payment attempts). Progress and the summary go to stderr, a dry
+ * run's plan to stdout.
  * Exits 0 when done, 1 when it failed or skipped invalid objects, 2 on a usage or
  * configuration error.
  */
@@ -184,7 +187,16 @@ async function main(): Promise<number> {
         .map((entity) => entity.plural).join(" and ");
       console.error(
         `${skipped[0]!.toUpperCase()}${skipped.slice(1)} skipped: ${offReason(feature)} ` +
-          `(GET ${feature.probe} answered 403 ${feature.offCode})`,
+          `(GET ${feature.probe} answered 403${
+            feature.offCode === undefined ? "" : ` ${feature.offCode}`
+          })`,
+      );
+    }
+    const unlisted = ENTITIES.filter((entity) => !isListed(entity)).map((entity) => entity.plural);
+    if (unlisted.length > 0) {
+      console.error(
+        `${unlisted.join(" and ").replace(/^./, (first) => first.toUpperCase())} not backfilled: ` +
+          "Clerk's Backend API does not list them instance-wide (their webhooks keep them)",
       );
     }
     if (invalid > 0) {

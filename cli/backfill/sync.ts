@@ -65,7 +65,7 @@ export function backfillKind(
   db: Database,
 ): BackfillKind {
   const { one } = entity.clerk;
-  const parentColumn = "parentColumn" in one ? one.parentColumn : undefined;
+  const parentColumn = one !== undefined && "parentColumn" in one ? one.parentColumn : undefined;
   return {
     noun: entity.plural,
     stateType: entity.stateTypes.at(-1)!,

@@ -8,13 +8,13 @@ import type { ClerkFeature } from "./entity.ts";
 import { storableText } from "./schema.ts";
 
 /**
- * Clerk Billing, off unless the instance turned it on: then its endpoints answer 403
- * `billing_not_enabled`, as organizations' do when they are off.
+ * Clerk Billing, off unless the instance turned it on: then its endpoints answer 403, as
+ * organizations' do when they are off. Clerk documents no code for it: any 403 of the
+ * probe reads as off.
  */
 export const BILLING: ClerkFeature = {
-  name: "billing",
+  name: "billing features",
   probe: "/v1/billing/subscription_items",
-  offCode: "billing_not_enabled",
 };
 
 /**

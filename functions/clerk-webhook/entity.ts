@@ -19,7 +19,8 @@ export interface ClerkFeature {
   name: string;
   /** A listing of the feature that answers 403 `offCode` when it is off. */
   probe: string;
-  offCode: string;
+  /** Absent where Clerk documents no code: then any 403 of the probe reads as off. */
+  offCode?: string;
 }
 
 /** Where the backfill reads an entity from Clerk's Backend API. */
@@ -28,12 +29,15 @@ export interface ClerkSource {
   list: string;
   /** Whether the listing answers `{ data, total_count }`; else a bare array. */
   wrapped: boolean;
+  /** Query parameters the listing needs besides paging (billing: `include_free`). */
+  query?: Record<string, string>;
   /**
    * One object by id (`{id}` in the path), or, where Clerk has no such endpoint, the
    * listing of its parent that holds it: the parent's own path (a parent gone takes the
-   * object along), that listing, and the column of the state naming the parent.
+   * object along), that listing, and the column of the state naming the parent. Absent
+   * for what Clerk never deletes (billing, the waitlist): nothing of it is reconciled.
    */
-  one: { path: string } | { parentPath: string; listPath: string; parentColumn: string };
+  one?: { path: string } | { parentPath: string; listPath: string; parentColumn: string };
   /** The feature it needs, when an instance may have it off. */
   feature?: ClerkFeature;
 }

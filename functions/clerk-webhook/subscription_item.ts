@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { Entity, EntityState } from "./entity.ts";
-import { type Payer, payer } from "./billing.ts";
+import { BILLING, type Payer, payer } from "./billing.ts";
 import { clerkId, epoch, optionalText, parseData, storableText } from "./schema.ts";
 
 /** An item as Clerk sends it inside a subscription: no payer, a null subscription_id. */
@@ -17,6 +17,8 @@ export const itemData = z.object({
   period_start: epoch.nullish(),
   period_end: epoch.nullish(),
   interval: optionalText,
+  /** The Backend API's name for `interval`. */
+  plan_period: optionalText,
   plan_id: storableText(255).nullish(),
   plan: z.object({
     id: storableText(255).nullish(),
@@ -54,11 +56,12 @@ export function itemState(
   paidBy: Payer,
 ): EntityState {
   return {
-    subscription_id: subscriptionId,
+    // Clerk's Backend API leaves it out: the one the row has stays.
+    ...(subscriptionId === null ? {} : { subscription_id: subscriptionId }),
     plan_id: item.plan_id ?? item.plan?.id ?? null,
     plan_slug: item.plan?.slug ?? null,
     plan_name: item.plan?.name ?? null,
-    interval: item.interval,
+    interval: item.interval ?? item.plan_period,
     status: item.status,
     is_free_trial: item.is_free_trial ?? false,
     period_start: item.period_start?.toISOString() ?? null,
@@ -75,6 +78,13 @@ export const SUBSCRIPTION_ITEM: Entity = {
   name: "subscription_item",
   plural: "subscription items",
   table: "billing_subscription_items",
+  // Instance-wide, free plans' items included (left out by default), newest first.
+  clerk: {
+    list: "/v1/billing/subscription_items",
+    wrapped: true,
+    query: { include_free: "true" },
+    feature: BILLING,
+  },
   stateTypes: ITEM_TYPES,
   parseState(json, now) {
     const item = parseData(data, json, now);

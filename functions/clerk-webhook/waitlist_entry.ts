@@ -20,6 +20,7 @@ export const WAITLIST_ENTRY: Entity = {
   name: "waitlist_entry",
   plural: "waitlist entries",
   table: "waitlist_entries",
+  clerk: { list: "/v1/waitlist_entries", wrapped: true },
   stateTypes: ["waitlistEntry.created", "waitlistEntry.updated"],
   parseState(json, now) {
     const entry = parseData(data, json, now);
