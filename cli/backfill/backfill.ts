@@ -37,10 +37,12 @@ import { commandLine } from "../command_line.ts";
 const USAGE =
   `Usage: npm run backfill -- [--reconcile] [--dry-run] [--page-size=N] [--max-deletes=N]
 
-Applies every organization, user and membership of the Clerk instance to
-public.organizations, public.users and public.organization_memberships, as the webhook would.
-On an instance with organizations off, only the users: the rows of organizations and
-memberships are left as they are.
+Applies every user, organization and membership of the Clerk instance to
+public.users, public.organizations and public.organization_memberships, and its billing
+subscription items and waitlist entries to public.billing_subscription_items and
+public.waitlist_entries, as the webhook would. On an instance with organizations (or billing)
+off, their rows are left as they are. Billing subscriptions and payment attempts, which
+Clerk lists only per payer, come from their webhooks alone.
   --reconcile       also delete the rows of objects Clerk no longer has
                     (each one confirmed with Clerk before it is deleted)
   --dry-run         print what would be created, updated and deleted; change nothing
