@@ -3,7 +3,7 @@
 -- with v2 and v1 session tokens, gating an app's table.
 
 begin;
-select plan(57);
+select plan(60);
 
 create function pg_temp.item(
   p_user text, p_org text, p_slug text, p_status text,
@@ -183,6 +183,27 @@ select tests.authenticate_as('user_alice');
 select ok(not clerk.has_plan('pro'), 'clerk.has_plan() follows the synced state: an ended plan no longer counts.');
 select is_empty($$select 1 from public.reports$$, 'And the gated table closes.');
 reset role;
+
+-- ---------------------------------------------------------------- locks
+
+create function pg_temp.held(p_class int, p_keys text[]) returns int language sql as $$
+  select count(*)::int from pg_catalog.pg_locks l
+  where l.locktype = 'advisory' and l.pid = pg_backend_pid() and l.classid = p_class
+    and l.objsubid = 2
+    and l.objid in (select (hashtext(k)::bigint & 4294967295)::oid from unnest(p_keys) k);
+$$;
+select clerk_sync.lock_batch(array[
+  row('msg_lk1', 'subscription.updated', now(), 'csub_lk', jsonb_build_object('items', jsonb_build_array(
+    jsonb_build_object('clerk_id', 'csub_item_lk1'), jsonb_build_object('clerk_id', 'csub_item_lk2')))),
+  row('msg_lk2', 'subscriptionItem.ended', now(), 'csub_item_lk3', '{}'::jsonb),
+  row('msg_lk3', 'paymentAttempt.updated', now(), 'pa_lk', '{}'::jsonb),
+  row('msg_lk4', 'waitlistEntry.updated', now(), 'wle_lk', '{}'::jsonb)
+]::clerk_sync.delivery[]);
+select is(pg_temp.held(10, array['csub_lk']), 1, 'A subscription event locks its subscription (class 10).');
+select is(pg_temp.held(11, array['csub_item_lk1', 'csub_item_lk2', 'csub_item_lk3']), 3,
+  'It locks each item it carries (class 11), as an item event locks its item: the rows its apply function writes.');
+select is(pg_temp.held(12, array['pa_lk']) + pg_temp.held(13, array['wle_lk']), 2,
+  'A payment attempt (class 12) and a waitlist entry (class 13) lock themselves.');
 
 -- ---------------------------------------------------------------- anon, service_role
 
