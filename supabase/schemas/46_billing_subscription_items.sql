@@ -218,16 +218,18 @@ stable
 security definer
 set search_path = ''
 as $$
-  -- Statuses that grant the plan: active (free trials included: their status is active)
-  -- and past_due, a payment Clerk is still retrying: access ends when Clerk gives up and
-  -- ends the item, not at the first failed charge (an app that wants that checks status
-  -- itself). upcoming does not: it is a plan scheduled to start at period_start (a
-  -- switch at the end of the current period), while the current plan's item still
-  -- grants access until then. canceled, ended, abandoned and incomplete do not.
+  -- Statuses that grant the plan: active (free trials included: their status is active);
+  -- past_due, a payment Clerk is still retrying: access ends when Clerk gives up and ends
+  -- the item, not at the first failed charge (an app that wants that checks status
+  -- itself); canceled until its period_end, paid for already (Clerk's published examples:
+  -- a canceled item keeps its period_end, and its subscriptionItem.ended comes then).
+  -- upcoming does not: it is a plan scheduled to start at period_start (a switch at the
+  -- end of the current period), while the current plan's item grants access until then.
+  -- ended, abandoned and incomplete do not.
   select exists (
     select 1 from public.billing_subscription_items i
     where i.plan_slug = p_plan_slug
-      and i.status in ('active', 'past_due')
+      and (i.status in ('active', 'past_due') or i.status = 'canceled' and i.period_end > now())
       and (
         i.payer_user_id = (select auth.jwt()) ->> 'sub'
         or i.payer_organization_id = (select clerk.org_id())
@@ -236,7 +238,7 @@ as $$
 $$;
 
 comment on function clerk.has_plan(text) is
-  'Whether the signed-in user, or the organization active in the session token, has an item of the plan (its slug, pro-plan) that grants access: active (free trials included) or past_due (Clerk is still retrying the payment), from the synced items; the token''s pla claim is the plan when it was issued. In policies: (select clerk.has_plan(''pro-plan'')).';
+  'Whether the signed-in user, or the organization active in the session token, has an item of the plan (its slug, pro-plan) that grants access: active (free trials included), past_due (Clerk is still retrying the payment), or canceled until its period_end, from the synced items; the token''s pla claim is the plan when it was issued. In policies: (select clerk.has_plan(''pro-plan'')).';
 
 revoke all on all functions in schema clerk from public;
 grant execute on all functions in schema clerk to anon, authenticated, service_role;

@@ -3,7 +3,7 @@
 -- with v2 and v1 session tokens, gating an app's table.
 
 begin;
-select plan(60);
+select plan(62);
 
 create function pg_temp.item(
   p_user text, p_org text, p_slug text, p_status text,
@@ -63,6 +63,10 @@ from (values
     pg_temp.item('user_frank', null, 'pro', 'active', true), 'Seed: frank is on a pro free trial.'),
   ('msg_i6', 'subscriptionItem.canceled', 'csub_item_gina', pg_temp.item('user_gina', null, 'pro', 'canceled'),
     'Seed: gina canceled pro.'),
+  ('msg_i8', 'subscriptionItem.canceled', 'csub_item_hank',
+    pg_temp.item('user_hank', null, 'pro', 'canceled')
+      || jsonb_build_object('period_end', now() + interval '10 days'),
+    'Seed: hank canceled pro, paid until ten days from now.'),
   ('msg_p1', 'paymentAttempt.created', 'pa_alice', pg_temp.attempt('user_alice', null),
     'Seed: alice paid.'),
   ('msg_p2', 'paymentAttempt.created', 'pa_org_a', pg_temp.attempt(null, 'org_a'),
@@ -173,7 +177,9 @@ select ok(not clerk.has_plan('pro'), 'upcoming does not: the plan has not starte
 select tests.authenticate_as('user_frank');
 select ok(clerk.has_plan('pro'), 'A free trial grants the plan.');
 select tests.authenticate_as('user_gina');
-select ok(not clerk.has_plan('pro'), 'canceled does not.');
+select ok(not clerk.has_plan('pro'), 'canceled does not once its period has ended.');
+select tests.authenticate_as('user_hank');
+select ok(clerk.has_plan('pro'), 'canceled grants the plan until its period_end: it is paid for.');
 reset role;
 
 select is(tests.deliver('msg_i7', 'subscriptionItem.ended', '2026-01-02 10:00:01+00', 'csub_item_alice',
