@@ -168,6 +168,7 @@ Deno.test("backfill applies every Clerk user over several pages, through a 429 a
       "/v1/billing/subscription_items?limit=2&offset=0&order_by=%2Bcreated_at&include_free=true",
       200,
     ],
+    ["/v1/waitlist_entries?limit=1&offset=0&order_by=%2Bcreated_at", 200],
     ["/v1/waitlist_entries?limit=2&offset=0&order_by=%2Bcreated_at", 200],
   ]);
   const waited = clerk.requests[2]!.at - clerk.requests[1]!.at;

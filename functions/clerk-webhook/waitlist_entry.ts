@@ -4,7 +4,7 @@
  * delete.
  */
 import { z } from "zod";
-import type { Entity, EntityState } from "./entity.ts";
+import type { ClerkFeature, Entity, EntityState } from "./entity.ts";
 import { clerkId, commonState, epoch, parseData, storableText } from "./schema.ts";
 
 const data = z.object({
@@ -15,12 +15,19 @@ const data = z.object({
   updated_at: epoch,
 });
 
+/**
+ * The waitlist, a sign-up mode of the instance. Whether Clerk answers its listing when the
+ * mode is off is not documented: a 403 of it reads as off, and the backfill skips it in
+ * one line rather than failing.
+ */
+export const WAITLIST: ClerkFeature = { name: "waitlist features", probe: "/v1/waitlist_entries" };
+
 /** Clerk waitlist entries, by the events that carry them. */
 export const WAITLIST_ENTRY: Entity = {
   name: "waitlist_entry",
   plural: "waitlist entries",
   table: "waitlist_entries",
-  clerk: { list: "/v1/waitlist_entries", wrapped: true },
+  clerk: { list: "/v1/waitlist_entries", wrapped: true, feature: WAITLIST },
   stateTypes: ["waitlistEntry.created", "waitlistEntry.updated"],
   parseState(json, now) {
     const entry = parseData(data, json, now);
