@@ -9,6 +9,195 @@ export type Json =
 export type Database = {
   public: {
     Tables: {
+      billing_payment_attempts: {
+        Row: {
+          charge_type: string | null
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at: string
+          currency: string | null
+          failed_at: string | null
+          failed_reason: Json | null
+          id: string
+          paid_at: string | null
+          payer_organization_id: string | null
+          payer_user_id: string | null
+          status: string
+          subtotal_amount: number | null
+          svix_id: string
+          tax_amount: number | null
+          total_amount: number | null
+          updated_at: string
+        }
+        Insert: {
+          charge_type?: string | null
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at?: string
+          currency?: string | null
+          failed_at?: string | null
+          failed_reason?: Json | null
+          id?: string
+          paid_at?: string | null
+          payer_organization_id?: string | null
+          payer_user_id?: string | null
+          status: string
+          subtotal_amount?: number | null
+          svix_id: string
+          tax_amount?: number | null
+          total_amount?: number | null
+          updated_at?: string
+        }
+        Update: {
+          charge_type?: string | null
+          clerk_created_at?: string
+          clerk_event_at?: string
+          clerk_id?: string
+          clerk_updated_at?: string
+          created_at?: string
+          currency?: string | null
+          failed_at?: string | null
+          failed_reason?: Json | null
+          id?: string
+          paid_at?: string | null
+          payer_organization_id?: string | null
+          payer_user_id?: string | null
+          status?: string
+          subtotal_amount?: number | null
+          svix_id?: string
+          tax_amount?: number | null
+          total_amount?: number | null
+          updated_at?: string
+        }
+        Relationships: []
+      }
+      billing_subscription_items: {
+        Row: {
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at: string
+          id: string
+          interval: string | null
+          is_free_trial: boolean
+          payer_organization_id: string | null
+          payer_user_id: string | null
+          period_end: string | null
+          period_start: string | null
+          plan_id: string | null
+          plan_name: string | null
+          plan_slug: string | null
+          seats: number | null
+          status: string
+          subscription_id: string | null
+          svix_id: string
+          updated_at: string
+        }
+        Insert: {
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at?: string
+          id?: string
+          interval?: string | null
+          is_free_trial?: boolean
+          payer_organization_id?: string | null
+          payer_user_id?: string | null
+          period_end?: string | null
+          period_start?: string | null
+          plan_id?: string | null
+          plan_name?: string | null
+          plan_slug?: string | null
+          seats?: number | null
+          status: string
+          subscription_id?: string | null
+          svix_id: string
+          updated_at?: string
+        }
+        Update: {
+          clerk_created_at?: string
+          clerk_event_at?: string
+          clerk_id?: string
+          clerk_updated_at?: string
+          created_at?: string
+          id?: string
+          interval?: string | null
+          is_free_trial?: boolean
+          payer_organization_id?: string | null
+          payer_user_id?: string | null
+          period_end?: string | null
+          period_start?: string | null
+          plan_id?: string | null
+          plan_name?: string | null
+          plan_slug?: string | null
+          seats?: number | null
+          status?: string
+          subscription_id?: string | null
+          svix_id?: string
+          updated_at?: string
+        }
+        Relationships: []
+      }
+      billing_subscriptions: {
+        Row: {
+          active_at: string | null
+          canceled_at: string | null
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at: string
+          ended_at: string | null
+          id: string
+          past_due_at: string | null
+          payer_organization_id: string | null
+          payer_user_id: string | null
+          status: string
+          svix_id: string
+          updated_at: string
+        }
+        Insert: {
+          active_at?: string | null
+          canceled_at?: string | null
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at?: string
+          ended_at?: string | null
+          id?: string
+          past_due_at?: string | null
+          payer_organization_id?: string | null
+          payer_user_id?: string | null
+          status: string
+          svix_id: string
+          updated_at?: string
+        }
+        Update: {
+          active_at?: string | null
+          canceled_at?: string | null
+          clerk_created_at?: string
+          clerk_event_at?: string
+          clerk_id?: string
+          clerk_updated_at?: string
+          created_at?: string
+          ended_at?: string | null
+          id?: string
+          past_due_at?: string | null
+          payer_organization_id?: string | null
+          payer_user_id?: string | null
+          status?: string
+          svix_id?: string
+          updated_at?: string
+        }
+        Relationships: []
+      }
       organization_memberships: {
         Row: {
           clerk_created_at: string
@@ -272,6 +461,45 @@ export type Database = {
             referencedColumns: ["clerk_id"]
           },
         ]
+      }
+      waitlist_entries: {
+        Row: {
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at: string
+          email_address: string
+          id: string
+          status: string
+          svix_id: string
+          updated_at: string
+        }
+        Insert: {
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at?: string
+          email_address: string
+          id?: string
+          status: string
+          svix_id: string
+          updated_at?: string
+        }
+        Update: {
+          clerk_created_at?: string
+          clerk_event_at?: string
+          clerk_id?: string
+          clerk_updated_at?: string
+          created_at?: string
+          email_address?: string
+          id?: string
+          status?: string
+          svix_id?: string
+          updated_at?: string
+        }
+        Relationships: []
       }
     }
     Views: {

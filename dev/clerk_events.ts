@@ -1,6 +1,6 @@
 /**
  * Clerk-shaped events, built on Clerk's own samples (fixtures/clerk: the docs'
- * `user.created`, the published organization and membership examples), so every event
+ * `user.created`, the published organization, membership, billing and waitlist examples), so every event
  * carries the fields Clerk sends. Used by `npm run send` and by the tests.
  */
 import SAMPLE from "../fixtures/clerk/user.created.docs-sample.json" with { type: "json" };
@@ -8,6 +8,18 @@ import ORGANIZATION_SAMPLE from "../fixtures/clerk/openapi-examples/organization
   type: "json",
 };
 import MEMBERSHIP_SAMPLE from "../fixtures/clerk/openapi-examples/organizationMembership.created.json" with {
+  type: "json",
+};
+import SUBSCRIPTION_SAMPLE from "../fixtures/clerk/openapi-examples/subscription.created.json" with {
+  type: "json",
+};
+import ITEM_SAMPLE from "../fixtures/clerk/openapi-examples/subscriptionItem.updated.json" with {
+  type: "json",
+};
+import ATTEMPT_SAMPLE from "../fixtures/clerk/openapi-examples/paymentAttempt.updated.json" with {
+  type: "json",
+};
+import WAITLIST_SAMPLE from "../fixtures/clerk/openapi-examples/waitlistEntry.created.json" with {
   type: "json",
 };
 
@@ -203,6 +215,170 @@ export function membershipEvent(
       permissions: state.permissions ?? data.permissions,
       organization: { ...data.organization, id: state.organizationId },
       public_user_data: { ...data.public_user_data, user_id: state.userId },
+      created_at: state.createdAt ?? state.updatedAt,
+      updated_at: state.updatedAt,
+    },
+  };
+}
+
+/** Who pays: a user, or an organization (Clerk then sends the payer's user_id too). */
+export type PayerState = { userId: string } | { organizationId: string };
+
+/** Clerk's payer object for `payer`: a user payer's `organization_id` is `""`, not null. */
+function payerOf(payer: PayerState): Record<string, unknown> {
+  return {
+    ...SUBSCRIPTION_SAMPLE.data.payer,
+    id: `cpayer_${"userId" in payer ? payer.userId : payer.organizationId}`,
+    user_id: "userId" in payer ? payer.userId : null,
+    organization_id: "organizationId" in payer ? payer.organizationId : "",
+    organization_name: "organizationId" in payer ? `Org ${payer.organizationId}` : "",
+  };
+}
+
+/** A subscription item at one moment in Clerk. */
+export interface SubscriptionItemState {
+  id: string;
+  subscriptionId: string;
+  payer: PayerState;
+  status?: string;
+  planSlug?: string;
+  isFreeTrial?: boolean;
+  /** Epoch ms; null on a free default plan. */
+  periodEnd?: number | null;
+  createdAt?: number;
+  updatedAt: number;
+}
+
+/** The item as Clerk sends it: alone (with payer and subscription_id) or inside its subscription. */
+function itemData(state: SubscriptionItemState, alone: boolean): Record<string, unknown> {
+  const slug = state.planSlug ?? "pro-plan";
+  const { payer: _payer, subscription_id: _subscription, ...item } = ITEM_SAMPLE.data;
+  return {
+    ...item,
+    object: alone ? "subscription_item" : "commerce_subscription_item",
+    id: state.id,
+    status: state.status ?? "active",
+    is_free_trial: state.isFreeTrial ?? false,
+    plan_id: `cplan_${slug}`,
+    plan: { ...ITEM_SAMPLE.data.plan, id: `cplan_${slug}`, slug, name: slug },
+    period_end: state.periodEnd === undefined ? ITEM_SAMPLE.data.period_end : state.periodEnd,
+    created_at: state.createdAt ?? state.updatedAt,
+    updated_at: state.updatedAt,
+    ...(alone
+      ? { payer: payerOf(state.payer), subscription_id: state.subscriptionId }
+      : { subscription_id: null }),
+  };
+}
+
+/** A `subscriptionItem.*` event carrying `state` alone, stamped `timestamp` (ms). */
+export function subscriptionItemEvent(
+  type: string,
+  state: SubscriptionItemState,
+  timestamp: number = state.updatedAt,
+): Record<string, unknown> {
+  return { ...ITEM_SAMPLE, type, timestamp, data: itemData(state, true) };
+}
+
+/** A subscription at one moment in Clerk, with its items as they are then. */
+export interface SubscriptionState {
+  id: string;
+  payer: PayerState;
+  status?: string;
+  items: Omit<SubscriptionItemState, "subscriptionId" | "payer">[];
+  createdAt?: number;
+  updatedAt: number;
+}
+
+/** A `subscription.*` event carrying `state` and its items, stamped `timestamp` (ms). */
+export function subscriptionEvent(
+  type: string,
+  state: SubscriptionState,
+  timestamp: number = state.updatedAt,
+): Record<string, unknown> {
+  const { id, payer } = state;
+  return {
+    ...SUBSCRIPTION_SAMPLE,
+    type,
+    timestamp,
+    data: {
+      ...SUBSCRIPTION_SAMPLE.data,
+      id,
+      status: state.status ?? "active",
+      payer_id: `cpayer_${"userId" in payer ? payer.userId : payer.organizationId}`,
+      payer: payerOf(payer),
+      items: state.items.map((item) => itemData({ ...item, subscriptionId: id, payer }, false)),
+      created_at: state.createdAt ?? state.updatedAt,
+      updated_at: state.updatedAt,
+    },
+  };
+}
+
+/** A payment attempt at one moment in Clerk. */
+export interface PaymentAttemptState {
+  id: string;
+  payer: PayerState;
+  /** pending, paid or failed. */
+  status?: string;
+  createdAt?: number;
+  updatedAt: number;
+}
+
+/** A `paymentAttempt.created` or `.updated` carrying `state`, stamped `timestamp` (ms). */
+export function paymentAttemptEvent(
+  type: "paymentAttempt.created" | "paymentAttempt.updated",
+  state: PaymentAttemptState,
+  timestamp: number = state.updatedAt,
+): Record<string, unknown> {
+  const status = state.status ?? "paid";
+  const { payer } = state;
+  return {
+    ...ATTEMPT_SAMPLE,
+    type,
+    timestamp,
+    data: {
+      ...ATTEMPT_SAMPLE.data,
+      id: state.id,
+      status,
+      paid_at: status === "paid" ? state.updatedAt : null,
+      failed_at: status === "failed" ? state.updatedAt : null,
+      failed_reason: status === "failed" ? "card_declined" : null,
+      payer: {
+        ...ATTEMPT_SAMPLE.data.payer,
+        id: `cpayer_${"userId" in payer ? payer.userId : payer.organizationId}`,
+        user_id: "userId" in payer ? payer.userId : null,
+        ...("organizationId" in payer ? { organization_id: payer.organizationId } : {}),
+      },
+      created_at: state.createdAt ?? state.updatedAt,
+      updated_at: state.updatedAt,
+    },
+  };
+}
+
+/** A waitlist entry at one moment in Clerk. */
+export interface WaitlistEntryState {
+  id: string;
+  emailAddress: string;
+  /** pending, invited, completed or rejected. */
+  status?: string;
+  createdAt?: number;
+  updatedAt: number;
+}
+
+/** A `waitlistEntry.created` or `.updated` carrying `state`, stamped `timestamp` (ms). */
+export function waitlistEntryEvent(
+  type: "waitlistEntry.created" | "waitlistEntry.updated",
+  state: WaitlistEntryState,
+  timestamp: number = state.updatedAt,
+): Record<string, unknown> {
+  return {
+    ...WAITLIST_SAMPLE,
+    type,
+    timestamp,
+    data: {
+      ...WAITLIST_SAMPLE.data,
+      id: state.id,
+      email_address: state.emailAddress,
+      status: state.status ?? "pending",
       created_at: state.createdAt ?? state.updatedAt,
       updated_at: state.updatedAt,
     },

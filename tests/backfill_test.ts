@@ -162,6 +162,14 @@ Deno.test("backfill applies every Clerk user over several pages, through a 429 a
     ["/v1/organizations?limit=1&offset=0&order_by=%2Bcreated_at", 200],
     ["/v1/organizations?limit=2&offset=0&order_by=%2Bcreated_at", 200],
     ["/v1/organization_memberships?limit=2&offset=0&order_by=%2Bcreated_at", 200],
+    // Whether billing is on, its (empty) subscription items, free plans' included; the waitlist.
+    ["/v1/billing/subscription_items?limit=1&offset=0&order_by=%2Bcreated_at", 200],
+    [
+      "/v1/billing/subscription_items?limit=2&offset=0&order_by=%2Bcreated_at&include_free=true",
+      200,
+    ],
+    ["/v1/waitlist_entries?limit=1&offset=0&order_by=%2Bcreated_at", 200],
+    ["/v1/waitlist_entries?limit=2&offset=0&order_by=%2Bcreated_at", 200],
   ]);
   const waited = clerk.requests[2]!.at - clerk.requests[1]!.at;
   assert.ok(waited >= 1000, `retried ${waited} ms after Retry-After: 1`);
@@ -502,6 +510,22 @@ Deno.test("backfill on an instance with organizations off syncs the users, says 
       users: { fetched: 5, applied: 5, stale: 0, duplicate: 0, deleted: 0, invalid: 0 },
       organizations: { skipped: reason },
       memberships: { skipped: reason },
+      "subscription items": {
+        fetched: 0,
+        applied: 0,
+        stale: 0,
+        duplicate: 0,
+        deleted: 0,
+        invalid: 0,
+      },
+      "waitlist entries": {
+        fetched: 0,
+        applied: 0,
+        stale: 0,
+        duplicate: 0,
+        deleted: 0,
+        invalid: 0,
+      },
     },
     error: null,
   });
@@ -520,7 +544,7 @@ Deno.test("backfill on an instance with organizations off syncs the users, says 
   // Each run asked once whether organizations are on, and nothing else of them.
   const probe = "/v1/organizations?limit=1&offset=0&order_by=%2Bcreated_at";
   assert.deepEqual(
-    clerk.requests.filter(({ path }) => !path.startsWith("/v1/users")).map((r) => [
+    clerk.requests.filter(({ path }) => path.startsWith("/v1/organization")).map((r) => [
       r.path,
       r.status,
     ]),
@@ -639,7 +663,7 @@ Deno.test("backfill --reconcile deletes no organization when Clerk refuses the o
       3: {
         status: 403,
         error: {
-          code: ORGANIZATIONS.offCode,
+          code: ORGANIZATIONS.offCode!,
           message: "access denied",
           long_message: "The organizations feature is not enabled for this instance.",
         },
@@ -864,3 +888,116 @@ Deno.test("ClerkApi.find() takes only Clerk's resource_not_found as gone, never 
 function byId(a: { clerk_id: string }, b: { clerk_id: string }): number {
   return a.clerk_id.localeCompare(b.clerk_id);
 }
+
+Deno.test("backfill brings Clerk's subscription items, free plans' included, and waitlist entries, and keeps an item's newer webhook state", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  const [user, org] = [newClerkId(), "org_backfill_billing"];
+  clerk.putSubscriptionItem({
+    id: "csub_item_bf_pro",
+    subscriptionId: "csub_bf_user",
+    payer: { userId: user },
+    planSlug: "pro",
+    updatedAt: at(1),
+  });
+  clerk.putSubscriptionItem({
+    id: "csub_item_bf_free",
+    subscriptionId: "csub_bf_org",
+    payer: { organizationId: org },
+    planSlug: "free",
+    periodEnd: null,
+    updatedAt: at(1),
+  });
+  clerk.putWaitlistEntry({
+    id: "wle_bf",
+    emailAddress: "waiting@example.com",
+    status: "invited",
+    updatedAt: at(1),
+  });
+  // A webhook already brought the pro item, canceled since: newer than Clerk's listing.
+  const [applied] = await db.sql`
+    select public.apply_clerk_event('msg_bf', 'subscriptionItem.canceled',
+      ${new Date(at(2)).toISOString()}, 'csub_item_bf_pro', ${
+    db.sql.json({
+      subscription_id: "csub_bf_user",
+      plan_slug: "pro",
+      status: "canceled",
+      payer_user_id: user,
+      clerk_created_at: new Date(at(1)).toISOString(),
+      clerk_updated_at: new Date(at(2)).toISOString(),
+    })
+  }) as outcome`;
+  assert.equal(applied!.outcome, "applied");
+
+  const result = await runCli([], cliEnv(clerk, db));
+
+  assert.equal(result.code, 0, result.stderr);
+  const items = await db.sql`
+    select clerk_id, subscription_id, plan_slug, interval, status, payer_user_id,
+      payer_organization_id
+    from public.billing_subscription_items order by clerk_id`;
+  assert.deepEqual([...items], [
+    {
+      clerk_id: "csub_item_bf_free",
+      // Clerk's listing does not say which subscription an item belongs to.
+      subscription_id: null,
+      plan_slug: "free",
+      interval: "month",
+      status: "active",
+      payer_user_id: null,
+      payer_organization_id: org,
+    },
+    {
+      clerk_id: "csub_item_bf_pro",
+      subscription_id: "csub_bf_user",
+      plan_slug: "pro",
+      interval: null,
+      status: "canceled",
+      payer_user_id: user,
+      payer_organization_id: null,
+    },
+  ]);
+  const entries = await db.sql`select clerk_id, email_address, status from public.waitlist_entries`;
+  assert.deepEqual([...entries], [{
+    clerk_id: "wle_bf",
+    email_address: "waiting@example.com",
+    status: "invited",
+  }]);
+  assert.match(
+    result.stderr,
+    /2 subscription items fetched, 1 applied, 1 stale, 0 duplicate, 0 deleted/,
+  );
+  assert.match(result.stderr, /1 waitlist entries fetched, 1 applied/);
+  assert.match(
+    result.stderr,
+    /^Subscriptions and payment attempts not backfilled: Clerk's Backend API does not list them instance-wide/m,
+  );
+  const listing = clerk.requests.find(({ path }) =>
+    path.startsWith("/v1/billing/") && path.includes("include_free")
+  );
+  assert.ok(listing, "the listing asks for free plans' items too");
+});
+
+Deno.test("backfill on an instance with billing off skips the subscription items in one line and brings the rest", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY, billing: false });
+  const users = fiveUsers();
+  for (const user of users) clerk.put(user);
+  clerk.putWaitlistEntry({ id: "wle_off", emailAddress: "off@example.com", updatedAt: at(1) });
+
+  const result = await runCli([], cliEnv(clerk, db));
+
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(await rows(db), users.map(expectedRow));
+  assert.deepEqual(result.stderr.split("\n").filter((line) => /subscription items/i.test(line)), [
+    "Subscription items skipped: billing features are off on this Clerk instance " +
+    "(GET /v1/billing/subscription_items answered 403)",
+  ]);
+  const [counts] = await db.sql`
+    select (select count(*)::int from public.waitlist_entries) as entries,
+      (select counts -> 'subscription items' from clerk_sync.backfill_runs) as skipped`;
+  assert.deepEqual({ ...counts }, {
+    entries: 1,
+    skipped: { skipped: "billing features are off on this Clerk instance" },
+  });
+});

@@ -29,7 +29,11 @@ import {
   newClerkId,
   organizationDeletedEvent,
   organizationEvent,
+  paymentAttemptEvent,
+  subscriptionEvent,
+  subscriptionItemEvent,
   userEvent,
+  waitlistEntryEvent,
 } from "../dev/clerk_events.ts";
 import { scratchDatabase } from "../dev/database.ts";
 import { serveLocally } from "./support/server.ts";
@@ -86,6 +90,37 @@ function membership(data: Record<string, unknown>): Record<string, unknown> {
     userId: newClerkId(),
     updatedAt: Date.now() - 1000,
   });
+  return { ...event, data: { ...event.data as Record<string, unknown>, ...data } };
+}
+
+const freshId = (prefix: string) =>
+  `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+
+/** A Clerk `type` event of a fresh billing or waitlist object, with `data` overridden. */
+function billing(type: string, data: Record<string, unknown>): Record<string, unknown> {
+  const updatedAt = Date.now() - 1000;
+  const payer = { userId: newClerkId() };
+  const event = type.startsWith("subscription.")
+    ? subscriptionEvent(type, {
+      id: freshId("csub"),
+      payer,
+      items: [{ id: freshId("csub_item"), updatedAt }],
+      updatedAt,
+    })
+    : type.startsWith("subscriptionItem.")
+    ? subscriptionItemEvent(type, {
+      id: freshId("csub_item"),
+      subscriptionId: freshId("csub"),
+      payer,
+      updatedAt,
+    })
+    : type.startsWith("paymentAttempt.")
+    ? paymentAttemptEvent(type as "paymentAttempt.created", { id: freshId("pa"), payer, updatedAt })
+    : waitlistEntryEvent(type as "waitlistEntry.created", {
+      id: freshId("wle"),
+      emailAddress: `${FIRST_NAME.toLowerCase()}@example.com`,
+      updatedAt,
+    });
   return { ...event, data: { ...event.data as Record<string, unknown>, ...data } };
 }
 
@@ -543,6 +578,38 @@ const CASES: Case[] = [
     "an organizationMembership.created whose role is empty": () => membership({ role: "" }),
     "an organizationMembership.created whose permissions is a string": () =>
       membership({ permissions: "org:posts:read" }),
+    "a subscription.created whose payer names neither a user nor an organization": () =>
+      billing("subscription.created", {
+        payer: { id: "cpayer_x", user_id: "", organization_id: "" },
+      }),
+    "a subscription.created without its payer": () =>
+      billing("subscription.created", { payer: undefined }),
+    "a subscription.created whose status is empty": () =>
+      billing("subscription.created", { status: "" }),
+    "a subscription.created whose items is an object": () =>
+      billing("subscription.created", { items: { id: "csub_item_x" } }),
+    "a subscription.updated whose item's updated_at is a day ahead": () => {
+      const event = billing("subscription.updated", {});
+      const data = event.data as { items: Record<string, unknown>[] };
+      data.items = [{ ...data.items[0], updated_at: Date.now() + 86_400_000 }];
+      return event;
+    },
+    "a subscriptionItem.active whose seats are negative": () =>
+      billing("subscriptionItem.active", { seats: { quantity: -1 } }),
+    "a subscriptionItem.updated without updated_at": () =>
+      billing("subscriptionItem.updated", { updated_at: undefined }),
+    "a subscriptionItem.created whose plan is a string": () =>
+      billing("subscriptionItem.created", { plan: "pro" }),
+    "a paymentAttempt.created whose grand total is a string": () =>
+      billing("paymentAttempt.created", {
+        totals: { grand_total: { amount: "22.00", currency: "USD" } },
+      }),
+    "a paymentAttempt.updated whose payer is null": () =>
+      billing("paymentAttempt.updated", { payer: null }),
+    "a waitlistEntry.created without an email address": () =>
+      billing("waitlistEntry.created", { email_address: undefined }),
+    "a waitlistEntry.updated whose status is a number": () =>
+      billing("waitlistEntry.updated", { status: 2 }),
     "an organization.deleted without data.id": () => ({
       ...organizationDeletedEvent("org_x", Date.now()),
       data: { deleted: true, object: "organization" },
@@ -672,14 +739,19 @@ async function counts(ids: string[]) {
     select (select count(*)::int from public.users) as users,
            (select count(*)::int from public.users_private) as private,
            (select count(*)::int from public.organizations) +
-             (select count(*)::int from public.organization_memberships) as organizations,
+             (select count(*)::int from public.organization_memberships) +
+             (select count(*)::int from public.billing_subscriptions) +
+             (select count(*)::int from public.billing_subscription_items) +
+             (select count(*)::int from public.billing_payment_attempts) +
+             (select count(*)::int from public.waitlist_entries) as others,
            (select count(*)::int from clerk_sync.deliveries) as deliveries,
            (select coalesce(array_agg(outcome), '{}') from clerk_sync.deliveries
             where svix_id = any(${ids})) as outcomes`;
   return row as unknown as {
     users: number;
     private: number;
-    organizations: number;
+    /** Rows of every other synced table: organizations, memberships, billing, waitlist. */
+    others: number;
     deliveries: number;
     outcomes: string[];
   };
@@ -712,7 +784,7 @@ for (const testCase of CASES) {
       assert.deepEqual(after, {
         users: before.users + 1,
         private: before.private + 1,
-        organizations: before.organizations,
+        others: before.others,
         deliveries: before.deliveries + 1,
         outcomes: ["applied"],
       });

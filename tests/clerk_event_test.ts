@@ -241,7 +241,8 @@ Deno.test("parseClerkEvent() reads every one of Clerk's published webhook exampl
     const event = parseClerkEvent(await Deno.readTextFile(new URL(entry.name, directory)), NOW);
     parsed[event.type] = event.objectId;
   }
-  // Users, organizations and memberships are synced; the others are acknowledged with no object.
+  // Users, organizations, memberships, billing and the waitlist are synced; the others
+  // (session, email and sms events among them) are acknowledged with no object.
   assert.deepEqual(parsed, {
     "email.created": null,
     "organization.created": "org_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
@@ -256,8 +257,8 @@ Deno.test("parseClerkEvent() reads every one of Clerk's published webhook exampl
     "organizationMembership.created": "orgmem_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "organizationMembership.deleted": "orgmem_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "organizationMembership.updated": "orgmem_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
-    "paymentAttempt.created": null,
-    "paymentAttempt.updated": null,
+    "paymentAttempt.created": "pa_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "paymentAttempt.updated": "pa_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "permission.created": null,
     "permission.deleted": null,
     "permission.updated": null,
@@ -266,23 +267,23 @@ Deno.test("parseClerkEvent() reads every one of Clerk's published webhook exampl
     "role.updated": null,
     "session.created": null,
     "sms.created": null,
-    "subscription.active": null,
-    "subscription.created": null,
-    "subscription.pastDue": null,
-    "subscription.updated": null,
-    "subscriptionItem.abandoned": null,
-    "subscriptionItem.active": null,
-    "subscriptionItem.canceled": null,
-    "subscriptionItem.ended": null,
-    "subscriptionItem.freeTrialEnding": null,
-    "subscriptionItem.incomplete": null,
-    "subscriptionItem.pastDue": null,
-    "subscriptionItem.upcoming": null,
-    "subscriptionItem.updated": null,
+    "subscription.active": "csub_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "subscription.created": "csub_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "subscription.pastDue": "csub_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "subscription.updated": "csub_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "subscriptionItem.abandoned": "csub_item_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "subscriptionItem.active": "csub_item_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "subscriptionItem.canceled": "csub_item_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "subscriptionItem.ended": "csub_item_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "subscriptionItem.freeTrialEnding": "csub_item_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "subscriptionItem.incomplete": "csub_item_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "subscriptionItem.pastDue": "csub_item_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "subscriptionItem.upcoming": "csub_item_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "subscriptionItem.updated": "csub_item_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "user.created": "user_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "user.deleted": "user_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "user.updated": "user_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
-    "waitlistEntry.created": null,
-    "waitlistEntry.updated": null,
+    "waitlistEntry.created": "wle_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "waitlistEntry.updated": "wle_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Convergence: whatever the delivery (any order, duplicates, some of them concurrent,
- * attempts that fail and are retried later), public.users ends equal to Clerk's final
- * state. Seeded Clerk histories (support/clerk_history.ts) go through the real handler
+ * attempts that fail and are retried later), public.users, organizations, memberships,
+ * billing and the waitlist end equal to Clerk's final state. Seeded Clerk histories (support/clerk_history.ts) go through the real handler
  * over HTTP and a real transport into one scratch database.
  *
  * `CONVERGENCE_HISTORIES` (default 70) sets how many histories run and
@@ -171,20 +171,35 @@ async function send(
   return answers;
 }
 
-/** The rows of `history`'s users, organizations and memberships, as ClerkState has them. */
+/** The rows of `history`'s users, organizations, memberships and billing, as ClerkState has them. */
 async function readState(history: ClerkHistory): Promise<ClerkState> {
-  const [users, organizations, memberships] = await Promise.all([
+  const [users, organizations, memberships, billing] = await Promise.all([
     readUsers(history.clerkIdPrefix),
     db.sql`select clerk_id, name, slug, clerk_updated_at from public.organizations
       where starts_with(clerk_id, ${`org_${history.tag}_`}) order by clerk_id collate "C"`,
     db.sql`select clerk_id, organization_id, user_id, role, clerk_updated_at
       from public.organization_memberships
       where starts_with(clerk_id, ${`orgmem_${history.tag}_`}) order by clerk_id collate "C"`,
+    db.sql`select clerk_id, status, clerk_updated_at from (
+        select clerk_id, status, clerk_updated_at from public.billing_subscriptions
+        union all
+        select clerk_id, status, clerk_updated_at from public.billing_subscription_items
+        union all
+        select clerk_id, status, clerk_updated_at from public.billing_payment_attempts
+        union all
+        select clerk_id, status, clerk_updated_at from public.waitlist_entries
+      ) b
+      where starts_with(clerk_id, ${`csub_${history.tag}_`})
+        or starts_with(clerk_id, ${`csub_item_${history.tag}_`})
+        or starts_with(clerk_id, ${`pa_${history.tag}_`})
+        or starts_with(clerk_id, ${`wle_${history.tag}_`})
+      order by clerk_id collate "C"`,
   ]);
   return {
     users,
     organizations: [...organizations] as unknown as ClerkState["organizations"],
     memberships: [...memberships] as unknown as ClerkState["memberships"],
+    billing: [...billing] as unknown as ClerkState["billing"],
   };
 }
 
@@ -225,7 +240,9 @@ async function problems(
   const actual = await readState(history);
   const byId = (state: ClerkState) =>
     new Map(
-      [...state.users, ...state.organizations, ...state.memberships].map((row) => [
+      [...state.users, ...state.organizations, ...state.memberships, ...state.billing].map((
+        row,
+      ) => [
         row.clerk_id,
         JSON.stringify(row),
       ]),
@@ -267,7 +284,9 @@ function erasedOrAbsent(
 async function truncate(): Promise<void> {
   await db.sql`truncate public.users, public.users_private, public.app_posts,
     public.organizations, public.organizations_private, public.organization_memberships,
-    public.organization_memberships_private, clerk_sync.deliveries, clerk_sync.tombstones`;
+    public.organization_memberships_private, public.billing_subscriptions,
+    public.billing_subscription_items, public.billing_payment_attempts, public.waitlist_entries,
+    clerk_sync.deliveries, clerk_sync.tombstones`;
 }
 
 /**
@@ -358,7 +377,7 @@ function seedsOf(transport: Transport): number[] {
 for (const transport of TRANSPORTS) {
   const seeds = seedsOf(transport);
   Deno.test({
-    name: `public.users converges to Clerk's final state: ${seeds.length} histories ` +
+    name: `the synced tables converge to Clerk's final state: ${seeds.length} histories ` +
       `through the ${transport} transport, reordered, duplicated and retried`,
     // CONVERGENCE_HISTORIES=1 to replay one seed leaves one transport without any.
     ignore: seeds.length === 0 || onTransport(transport).ignore,
@@ -519,6 +538,9 @@ Deno.test("generateHistory() is reproducible and covers every kind of change the
           "removed with its organization",
           "removed with its user",
           "organization deleted",
+          "item changed inside its subscription",
+          "item added inside its subscription",
+          "item changed alone",
         ]
       ) {
         if (event.change === kind) see(kind);
@@ -558,6 +580,18 @@ Deno.test("generateHistory() is reproducible and covers every kind of change the
     "organization deleted",
     "organizationMembership.deleted",
     "slug of another organization taken",
+    "item changed inside its subscription",
+    "item added inside its subscription",
+    "item changed alone",
+    "subscription.created",
+    "subscription.updated",
+    "subscription.active",
+    "subscription.pastDue",
+    "subscriptionItem.created",
+    "subscriptionItem.canceled",
+    "subscriptionItem.freeTrialEnding",
+    "paymentAttempt.updated",
+    "waitlistEntry.updated",
   ];
   assert.deepEqual(kinds.filter((kind) => !seen[kind]), [], JSON.stringify(seen));
 });

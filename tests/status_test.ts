@@ -125,6 +125,8 @@ Deno.test("npm run status --json prints the database's numbers: deliveries by ou
     users: { ...NO_COUNTS, fetched: 2, applied: 2 },
     organizations: NO_COUNTS,
     memberships: NO_COUNTS,
+    "subscription items": NO_COUNTS,
+    "waitlist entries": NO_COUNTS,
   });
   assert.ok(Date.parse(run.started_at) <= Date.parse(run.finished_at));
 
@@ -307,4 +309,48 @@ Deno.test("npm run status exits 2 on a bad option or a missing setting, and 1 wh
   const missing = await runCli(STATUS, [], { DATABASE_URL: db.url });
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^Cannot read public\.clerk_sync_status\(\): .*does not exist/m);
+});
+
+Deno.test("npm run status counts the rows of the billing and waitlist tables, a subscription's items included", async () => {
+  await using db = await scratchDatabase();
+  const at = new Date(T).toISOString();
+  const times = { clerk_created_at: at, clerk_updated_at: at };
+  const item = (id: string) => ({
+    clerk_id: id,
+    status: "active",
+    plan_slug: "pro",
+    payer_user_id: "user_p",
+    ...times,
+  });
+  const deliveries = [
+    ["msg_b1", "subscription.created", "csub_1", {
+      status: "active",
+      payer_user_id: "user_p",
+      items: [item("csub_item_1"), item("csub_item_2")],
+      ...times,
+    }],
+    ["msg_b2", "waitlistEntry.created", "wle_1", {
+      email_address: "w@example.com",
+      status: "pending",
+      ...times,
+    }],
+  ] as const;
+  for (const [svixId, type, clerkId, state] of deliveries) {
+    const [row] = await db.sql`
+      select public.apply_clerk_event(${svixId}, ${type}, ${at}, ${clerkId},
+        ${db.sql.json(state)}) as outcome`;
+    assert.equal(row!.outcome, "applied", type);
+  }
+  const { status } = await statusJson({ DATABASE_URL: db.url });
+  assert.deepEqual(status.rows, {
+    subscriptions: 1,
+    subscription_items: 2,
+    payment_attempts: 0,
+    waitlist_entries: 1,
+  });
+  const text = await runCli(STATUS, [], { DATABASE_URL: db.url });
+  assert.match(
+    text.stdout,
+    /^Rows: 0 payment attempts, 2 subscription items, 1 subscriptions, 1 waitlist entries$/m,
+  );
 });

@@ -1,8 +1,11 @@
 /**
  * `npm run backfill -- [--reconcile] [--dry-run] [--page-size=N] [--max-deletes=N]`:
- * brings every entity the sync keeps (users, organizations, memberships) to the state of
- * Clerk's Backend API, through the webhook's SQL function, skipping in one line the
- * entities of a feature the instance has off (organizations). Progress and the summary go to stderr, a dry run's plan to stdout.
+ * brings every entity the sync keeps that Clerk lists (users, organizations, memberships,
+ * billing subscription items, waitlist entries) to the state of Clerk's Backend API,
+ * through the webhook's SQL function, skipping in one line the entities of a feature the
+ * instance has off (organizations, billing), and saying in one line which it cannot list
+ * (billing subscriptions, payment attempts). Progress and the summary go to stderr, a dry
+ * run's plan to stdout.
  * Exits 0 when done, 1 when it failed or skipped invalid objects, 2 on a usage or
  * configuration error.
  */
@@ -13,7 +16,7 @@ import {
   readDatabaseConfig,
 } from "../../functions/clerk-webhook/config.ts";
 import { ENTITIES } from "../../functions/clerk-webhook/entities.ts";
-import type { ClerkFeature } from "../../functions/clerk-webhook/entity.ts";
+import { type ClerkFeature, isListed } from "../../functions/clerk-webhook/entity.ts";
 import { openDatabase } from "../../functions/clerk-webhook/open_database.ts";
 import { createSyncStore } from "../../functions/clerk-webhook/sync_store.ts";
 import { type BackfillRun, logBackfillRun } from "./log.ts";
@@ -34,10 +37,12 @@ import { commandLine } from "../command_line.ts";
 const USAGE =
   `Usage: npm run backfill -- [--reconcile] [--dry-run] [--page-size=N] [--max-deletes=N]
 
-Applies every organization, user and membership of the Clerk instance to
-public.organizations, public.users and public.organization_memberships, as the webhook would.
-On an instance with organizations off, only the users: the rows of organizations and
-memberships are left as they are.
+Applies every user, organization and membership of the Clerk instance to
+public.users, public.organizations and public.organization_memberships, and its billing
+subscription items and waitlist entries to public.billing_subscription_items and
+public.waitlist_entries, as the webhook would. On an instance with organizations (or billing)
+off, their rows are left as they are. Billing subscriptions and payment attempts, which
+Clerk lists only per payer, come from their webhooks alone.
   --reconcile       also delete the rows of objects Clerk no longer has
                     (each one confirmed with Clerk before it is deleted)
   --dry-run         print what would be created, updated and deleted; change nothing
@@ -153,7 +158,7 @@ async function main(): Promise<number> {
     // Whether each feature is on, asked once, when its first entity comes.
     const features = new Map<ClerkFeature, Promise<boolean>>();
     let invalid = 0;
-    for (const entity of ENTITIES) {
+    for (const entity of ENTITIES.filter(isListed)) {
       const { feature } = entity.clerk;
       if (feature !== undefined) {
         if (!features.has(feature)) features.set(feature, clerk.enabled(feature));
@@ -180,11 +185,20 @@ async function main(): Promise<number> {
     }
     for (const [feature, enabled] of features) {
       if (await enabled) continue;
-      const skipped = ENTITIES.filter((entity) => entity.clerk.feature === feature)
+      const skipped = ENTITIES.filter((entity) => entity.clerk?.feature === feature)
         .map((entity) => entity.plural).join(" and ");
       console.error(
         `${skipped[0]!.toUpperCase()}${skipped.slice(1)} skipped: ${offReason(feature)} ` +
-          `(GET ${feature.probe} answered 403 ${feature.offCode})`,
+          `(GET ${feature.probe} answered 403${
+            feature.offCode === undefined ? "" : ` ${feature.offCode}`
+          })`,
+      );
+    }
+    const unlisted = ENTITIES.filter((entity) => !isListed(entity)).map((entity) => entity.plural);
+    if (unlisted.length > 0) {
+      console.error(
+        `${unlisted.join(" and ").replace(/^./, (first) => first.toUpperCase())} not backfilled: ` +
+          "Clerk's Backend API does not list them instance-wide (their webhooks keep them)",
       );
     }
     if (invalid > 0) {

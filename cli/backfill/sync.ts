@@ -24,7 +24,7 @@ import {
 import { InvalidEventError } from "../../functions/clerk-webhook/schema.ts";
 import type { Outcome, SyncStore } from "../../functions/clerk-webhook/store.ts";
 import type { Database } from "../../functions/clerk-webhook/database.ts";
-import type { Entity } from "../../functions/clerk-webhook/entity.ts";
+import type { ListedEntity } from "../../functions/clerk-webhook/entity.ts";
 import { readStoredVersions, type StoredRow, type StoredVersions } from "./rows.ts";
 import {
   type ClerkApi,
@@ -43,9 +43,9 @@ export const BACKFILL_BATCHING = { maxCalls: 2, maxBatch: 250 } as const;
 export interface BackfillKind {
   /** The plural of progress lines: users, organizations, memberships. */
   noun: string;
-  /** The event type a listed object is applied as, and the one its deletion is. */
+  /** The event type a listed object is applied as, and the one its deletion is, if any. */
   stateType: string;
-  deleteType: string;
+  deleteType?: string;
   /** One page of Clerk's listing. */
   list(page: Page): Promise<unknown[]>;
   /** The object as Clerk has it now, or null once Clerk says it is gone. */
@@ -60,16 +60,16 @@ export interface BackfillKind {
  * (its `.updated`), a deletion as its delete type.
  */
 export function backfillKind(
-  entity: Entity,
+  entity: ListedEntity,
   clerk: Pick<ClerkApi, "list" | "find">,
   db: Database,
 ): BackfillKind {
   const { one } = entity.clerk;
-  const parentColumn = "parentColumn" in one ? one.parentColumn : undefined;
+  const parentColumn = one !== undefined && "parentColumn" in one ? one.parentColumn : undefined;
   return {
     noun: entity.plural,
     stateType: entity.stateTypes.at(-1)!,
-    deleteType: entity.deleteType,
+    ...(entity.deleteType === undefined ? {} : { deleteType: entity.deleteType }),
     list: (page) => clerk.list(entity.clerk, page),
     confirm: (id, row) =>
       clerk.find(
@@ -239,7 +239,8 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
   if (!dryRun && !reconcile) return;
   const stored = await kind.readStored();
   const gone: string[] = [];
-  if (reconcile) {
+  // Objects Clerk never deletes (billing) have nothing to reconcile.
+  if (reconcile && kind.deleteType !== undefined) {
     const absent = [...stored].filter(([id]) => !seen.has(id));
     // The listing is a snapshot: a row it lacks may belong to an object created or
     // skipped since. Only Clerk's 404 for the object itself says it is gone.
@@ -272,7 +273,7 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
       continue;
     }
     const event: ClerkEvent = {
-      type: kind.deleteType,
+      type: kind.deleteType!,
       objectId: id,
       occurredAt: new Date(now()),
       state: null,

@@ -11,8 +11,13 @@ import {
   membershipEvent,
   organizationDeletedEvent,
   organizationEvent,
+  type PayerState,
+  paymentAttemptEvent,
   SAMPLE_USER,
+  subscriptionEvent,
+  subscriptionItemEvent,
   userEvent,
+  waitlistEntryEvent,
 } from "../../dev/clerk_events.ts";
 import {
   configuredSecretVariable,
@@ -45,6 +50,12 @@ Signs each event with svix and posts it to the running function (npm start).
   --slug <slug>       organization slug, "" for none (default: from the org id)
   --role <role>       member's role, org:admin or org:member (default: org:member);
                       a membership joins --id to --org, with id orgmem_<org>_<user>
+  --plan <slug>       billing: the plan of the subscription item (default: pro-plan);
+                      the payer is --org when given, else --id; the subscription is
+                      csub_<payer>, its item csub_item_<payer>_<plan>, a payment attempt
+                      pa_<payer>
+  --status <status>   billing and waitlist: the object's status (default: the one the
+                      event type says: subscriptionItem.canceled is canceled, …)
   --url <url>         the function (default: the running npm start, else
                       http://localhost:${DEFAULT_PORT})
   --repeat <n>        send each delivery n times with the same svix-id, as Svix retries
@@ -83,6 +94,8 @@ function parse(args: string[]) {
         name: { type: "string" },
         slug: { type: "string" },
         role: { type: "string" },
+        plan: { type: "string" },
+        status: { type: "string" },
         url: { type: "string" },
         repeat: { type: "string", default: "1" },
         shuffle: { type: "boolean", default: false },
@@ -139,6 +152,43 @@ type Builder = (
   options: Options,
 ) => [string, Record<string, unknown>] | Promise<[string, Record<string, unknown>]>;
 
+/** The status an event type leaves its object in, unless --status says otherwise. */
+const STATUSES: Record<string, string> = {
+  "subscription.pastDue": "past_due",
+  "subscriptionItem.canceled": "canceled",
+  "subscriptionItem.upcoming": "upcoming",
+  "subscriptionItem.ended": "ended",
+  "subscriptionItem.abandoned": "abandoned",
+  "subscriptionItem.incomplete": "incomplete",
+  "subscriptionItem.pastDue": "past_due",
+  "paymentAttempt.created": "pending",
+  "paymentAttempt.updated": "paid",
+  "waitlistEntry.created": "pending",
+  "waitlistEntry.updated": "invited",
+};
+
+/** The billing payer of the options: --org when given, else the user --id. */
+function payerOf(options: Options): { payer: PayerState; name: string } {
+  if (options.org !== undefined) {
+    return { payer: { organizationId: options.org }, name: options.org };
+  }
+  const id = options.id ?? SAMPLE_USER.id;
+  return { payer: { userId: id }, name: id };
+}
+
+/** The billing objects of the options: the subscription, its item and their payer. */
+function billingOf(type: string, at: number, options: Options) {
+  const { payer, name } = payerOf(options);
+  const planSlug = options.plan ?? "pro-plan";
+  return {
+    payer,
+    name,
+    status: options.status ?? STATUSES[type] ?? "active",
+    item: { id: `csub_item_${name}_${planSlug}`, planSlug, updatedAt: at },
+    subscriptionId: `csub_${name}`,
+  };
+}
+
 /** The entities whose options (--email, --slug, --role, …) shape their events. */
 const BUILDERS: Record<string, Builder> = {
   user(type, at, options) {
@@ -166,6 +216,45 @@ const BUILDERS: Record<string, Builder> = {
         id: org,
         ...(options.name === undefined ? {} : { name: options.name }),
         ...(options.slug === undefined ? {} : { slug: nullable(options.slug) }),
+        updatedAt: at,
+      }),
+    ];
+  },
+  subscription(type, at, options) {
+    const { payer, status, item, subscriptionId } = billingOf(type, at, options);
+    return [
+      subscriptionId,
+      subscriptionEvent(type, {
+        id: subscriptionId,
+        payer,
+        status,
+        items: [{ ...item, status: status === "past_due" ? "past_due" : "active" }],
+        updatedAt: at,
+      }),
+    ];
+  },
+  subscription_item(type, at, options) {
+    const { payer, status, item, subscriptionId } = billingOf(type, at, options);
+    return [item.id, subscriptionItemEvent(type, { ...item, subscriptionId, payer, status })];
+  },
+  payment_attempt(type, at, options) {
+    const { payer, status, name } = billingOf(type, at, options);
+    const id = `pa_${name}`;
+    return [
+      id,
+      paymentAttemptEvent(type as "paymentAttempt.created", { id, payer, status, updatedAt: at }),
+    ];
+  },
+  waitlist_entry(type, at, options) {
+    const user = options.id ?? SAMPLE_USER.id;
+    const id = `wle_${user.replace(/^user_/, "")}`;
+    const status = options.status ?? STATUSES[type] ?? "pending";
+    return [
+      id,
+      waitlistEntryEvent(type as "waitlistEntry.created", {
+        id,
+        emailAddress: options.email ?? `${user}@example.com`,
+        status,
         updatedAt: at,
       }),
     ];

@@ -79,6 +79,10 @@ function describe(status: SyncStatus, health: Health): string {
   const lines = [
     `Clerk sync status at ${status.checked_at}`,
     `Users: ${status.users}`,
+    `Rows: ${
+      Object.entries(status.rows).sort(([a], [b]) => a.localeCompare(b))
+        .map(([table, count]) => `${count} ${table.replaceAll("_", " ")}`).join(", ")
+    }`,
     "Webhook deliveries   last hour   last day",
     ...(["applied", "stale", "ignored", "refused"] as const).map((outcome) =>
       `  ${outcome.padEnd(18)} ${String(hour[outcome]).padStart(9)} ${

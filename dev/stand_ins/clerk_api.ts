@@ -24,6 +24,11 @@
  *   every organization endpoint answers 403 with exactly Clerk's body, `{"errors":[{"code":
  *   "organization_not_enabled_in_instance","message":"access denied","long_message":"The
  *   organizations feature is not enabled for this instance."}]}`.
+ * - `GET /v1/billing/subscription_items` (`include_free`) and `GET /v1/waitlist_entries`:
+ *   `{ data, total_count }`; items in the Backend API's shape (`plan_period` for the
+ *   webhooks' `interval`, no `subscription_id`). Billing off (`billing: false`): every
+ *   billing endpoint answers 403; Clerk documents no code for it, the stand-in says
+ *   `billing_not_enabled`.
  * - Faults planned by request number: a 429 with `Retry-After` (Clerk's answer to a
  *   client over its rate limit), a 5xx, or any status with a given Clerk error, each in
  *   Clerk's error shape (the wording of the 429 and the 5xx is the stand-in's own).
@@ -36,14 +41,20 @@ import {
   type MembershipState,
   organizationEvent,
   type OrganizationState,
+  subscriptionItemEvent,
+  type SubscriptionItemState,
   userEvent,
   type UserState,
+  waitlistEntryEvent,
+  type WaitlistEntryState,
 } from "../clerk_events.ts";
 import { ENTITIES } from "../../functions/clerk-webhook/entities.ts";
-import type { Entity } from "../../functions/clerk-webhook/entity.ts";
+import { type Entity, isListed } from "../../functions/clerk-webhook/entity.ts";
 import { MEMBERSHIP } from "../../functions/clerk-webhook/membership.ts";
 import { ORGANIZATION } from "../../functions/clerk-webhook/organization.ts";
+import { SUBSCRIPTION_ITEM } from "../../functions/clerk-webhook/subscription_item.ts";
 import { USER } from "../../functions/clerk-webhook/user.ts";
+import { WAITLIST_ENTRY } from "../../functions/clerk-webhook/waitlist_entry.ts";
 
 /** A Clerk object as its webhooks' `data` and the Backend API carry it. */
 type Clerk = Record<string, unknown>;
@@ -82,6 +93,8 @@ export interface ClerkApiStandInOptions {
   faults?: Record<number, Fault>;
   /** False for an instance with organizations off (default: on). */
   organizations?: boolean;
+  /** False for an instance with billing off (default: on). */
+  billing?: boolean;
   /** The port to listen on (default: a free one). */
   port?: number;
   /**
@@ -106,6 +119,10 @@ export interface ClerkApiStandIn extends AsyncDisposable {
   putMembership(state: MembershipState): Record<string, unknown>;
   /** Removes a member from an organization. */
   removeMembership(id: string): void;
+  /** Creates or replaces a billing subscription item; returns it as the Backend API lists it. */
+  putSubscriptionItem(state: SubscriptionItemState): Record<string, unknown>;
+  /** Creates or replaces a waitlist entry; returns it. */
+  putWaitlistEntry(state: WaitlistEntryState): Record<string, unknown>;
   /** Every request answered so far, in order. */
   requests: ServedRequest[];
 }
@@ -150,7 +167,7 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
     entity.parseState(object, Date.now()).state[name];
 
   /** Each entity's endpoints, where its module says Clerk has them. */
-  const routes = ENTITIES.flatMap((entity) => {
+  const routes = ENTITIES.filter(isListed).flatMap((entity) => {
     const { clerk } = entity;
     const all = () => [...objects.get(entity)!.values()];
     const served: {
@@ -166,7 +183,9 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
       },
     ];
     const { one } = clerk;
-    if ("path" in one) {
+    if (one === undefined) {
+      // Clerk has no endpoint for one of them.
+    } else if ("path" in one) {
       served.push({
         path: pattern(one.path),
         serve: ([id]) => {
@@ -180,8 +199,9 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
       // The parent is the entity whose own path is the one named for it (a membership's
       // organization): a listing of a parent Clerk does not have is a 404.
       const shape = (template: string) => template.replace(/\{\w+\}/g, "{}");
-      const parent = ENTITIES.find((other) =>
-        "path" in other.clerk.one && shape(other.clerk.one.path) === shape(one.parentPath)
+      const parent = ENTITIES.filter(isListed).find((other) =>
+        other.clerk.one !== undefined && "path" in other.clerk.one &&
+        shape(other.clerk.one.path) === shape(one.parentPath)
       );
       served.push({
         path: pattern(one.listPath),
@@ -232,6 +252,10 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
     }
     if (options.organizations === false && ORGANIZATION_PATH.test(url.pathname)) {
       return Response.json(ORGANIZATIONS_OFF, { status: 403 });
+    }
+    if (options.billing === false && url.pathname.startsWith("/v1/billing/")) {
+      const message = "Billing is not enabled for this instance.";
+      return clerkError(403, { code: "billing_not_enabled", message, long_message: message });
     }
     for (const route of routes) {
       const match = url.pathname.match(route.path);
@@ -318,6 +342,23 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
       return membership;
     },
     removeMembership: (id) => void memberships.delete(id),
+    putSubscriptionItem(state) {
+      const { interval, subscription_id: _, ...item } = subscriptionItemEvent(
+        "subscriptionItem.updated",
+        state,
+      ).data as Record<string, unknown>;
+      const listed = { ...item, object: "commerce_subscription_item", plan_period: interval };
+      objects.get(SUBSCRIPTION_ITEM)!.set(state.id, listed);
+      return listed;
+    },
+    putWaitlistEntry(state) {
+      const entry = waitlistEntryEvent("waitlistEntry.updated", state).data as Record<
+        string,
+        unknown
+      >;
+      objects.get(WAITLIST_ENTRY)!.set(state.id, entry);
+      return entry;
+    },
     requests,
     [Symbol.asyncDispose]: () => server.shutdown(),
   };

@@ -167,7 +167,7 @@ export class ClerkApi {
    * created while paging land on later pages instead of shifting the ones not yet read.
    */
   list(source: ClerkSource, page: Page): Promise<unknown[]> {
-    return this.#list(source.list, page, source.wrapped);
+    return this.#list(source.list, page, source.wrapped, source.query);
   }
 
   /**
@@ -190,7 +190,8 @@ export class ClerkApi {
       return true;
     } catch (error) {
       if (
-        error instanceof ClerkApiError && error.status === 403 && error.code === feature.offCode
+        error instanceof ClerkApiError && error.status === 403 &&
+        (feature.offCode === undefined || error.code === feature.offCode)
       ) {
         return false;
       }
@@ -211,6 +212,7 @@ export class ClerkApi {
     row: Readonly<Record<string, string | undefined>> = {},
   ): Promise<unknown | null> {
     const { one } = source;
+    if (one === undefined) throw new TypeError(`Clerk has no endpoint for one of ${source.list}`);
     if ("path" in one) return await this.#find(fill(one.path, { id }));
     const parent = row[one.parentColumn] ?? "";
     if (await this.#find(fill(one.parentPath, { parent })) === null) return null;
@@ -223,11 +225,17 @@ export class ClerkApi {
     }
   }
 
-  async #list(resource: string, page: Page, wrapped: boolean): Promise<unknown[]> {
+  async #list(
+    resource: string,
+    page: Page,
+    wrapped: boolean,
+    extra: Record<string, string> = {},
+  ): Promise<unknown[]> {
     const query = new URLSearchParams({
       limit: String(page.limit),
       offset: String(page.offset),
       order_by: "+created_at",
+      ...extra,
     });
     const path = `${resource}?${query}`;
     const response = await this.#get(path);

@@ -7,15 +7,27 @@
 import type { Entity } from "./entity.ts";
 import { MEMBERSHIP } from "./membership.ts";
 import { ORGANIZATION } from "./organization.ts";
+import { PAYMENT_ATTEMPT } from "./payment_attempt.ts";
+import { SUBSCRIPTION } from "./subscription.ts";
+import { SUBSCRIPTION_ITEM } from "./subscription_item.ts";
 import { USER } from "./user.ts";
+import { WAITLIST_ENTRY } from "./waitlist_entry.ts";
 
 /** Every entity the sync keeps. */
-export const ENTITIES: readonly Entity[] = [USER, ORGANIZATION, MEMBERSHIP];
+export const ENTITIES: readonly Entity[] = [
+  USER,
+  ORGANIZATION,
+  MEMBERSHIP,
+  SUBSCRIPTION,
+  SUBSCRIPTION_ITEM,
+  PAYMENT_ATTEMPT,
+  WAITLIST_ENTRY,
+];
 
 /** Every event type the sync keeps, the ones a Clerk endpoint subscribes to. */
 export const SYNCED_EVENT_TYPES: readonly string[] = ENTITIES.flatMap((entity) => [
   ...entity.stateTypes,
-  entity.deleteType,
+  ...(entity.deleteType === undefined ? [] : [entity.deleteType]),
 ]);
 
 /** The entity whose event `type` is, if the sync keeps it. */

@@ -19,7 +19,8 @@ export interface ClerkFeature {
   name: string;
   /** A listing of the feature that answers 403 `offCode` when it is off. */
   probe: string;
-  offCode: string;
+  /** Absent where Clerk documents no code: then any 403 of the probe reads as off. */
+  offCode?: string;
 }
 
 /** Where the backfill reads an entity from Clerk's Backend API. */
@@ -28,12 +29,15 @@ export interface ClerkSource {
   list: string;
   /** Whether the listing answers `{ data, total_count }`; else a bare array. */
   wrapped: boolean;
+  /** Query parameters the listing needs besides paging (billing: `include_free`). */
+  query?: Record<string, string>;
   /**
    * One object by id (`{id}` in the path), or, where Clerk has no such endpoint, the
    * listing of its parent that holds it: the parent's own path (a parent gone takes the
-   * object along), that listing, and the column of the state naming the parent.
+   * object along), that listing, and the column of the state naming the parent. Absent
+   * for what Clerk never deletes (billing, the waitlist): nothing of it is reconciled.
    */
-  one: { path: string } | { parentPath: string; listPath: string; parentColumn: string };
+  one?: { path: string } | { parentPath: string; listPath: string; parentColumn: string };
   /** The feature it needs, when an instance may have it off. */
   feature?: ClerkFeature;
 }
@@ -49,16 +53,24 @@ export interface Entity {
   plural: string;
   /** Event types whose `data` is the object's whole state (created, updated). */
   stateTypes: readonly string[];
-  /** The event type of its deletion, whose `data` carries the id. */
-  deleteType: string;
-  /** Its table in schema public, and the one of its private metadata. */
+  /** The event type of its deletion, whose `data` carries the id; none for billing. */
+  deleteType?: string;
+  /** Its table in schema public, and the one of its private metadata, if it has any. */
   table: string;
-  privateTable: string;
-  /** Where Clerk's Backend API lists it, for the backfill. */
-  clerk: ClerkSource;
+  privateTable?: string;
+  /** Where Clerk's Backend API lists it, for the backfill; none for what Clerk does not list. */
+  clerk?: ClerkSource;
   /**
    * Validates the `data` of a state event (`now` for refusing future times) and returns
    * the object's id and state. Throws `InvalidEventError`.
    */
   parseState(data: unknown, now: number): { id: string; state: EntityState };
+}
+
+/** An entity Clerk's Backend API lists, which the backfill brings. */
+export type ListedEntity = Entity & { clerk: ClerkSource };
+
+/** Whether Clerk's Backend API lists `entity`. */
+export function isListed(entity: Entity): entity is ListedEntity {
+  return entity.clerk !== undefined;
 }

@@ -5,7 +5,7 @@
  * envelope timestamp.
  */
 import { z } from "zod";
-import type { Entity, EntityState } from "./entity.ts";
+import type { EntityState, ListedEntity } from "./entity.ts";
 import { ORGANIZATIONS } from "./organization.ts";
 import {
   clerkId,
@@ -45,7 +45,7 @@ export function normalizeRole(role: string): string {
 }
 
 /** Clerk organization memberships, by the events that carry them. */
-export const MEMBERSHIP: Entity = {
+export const MEMBERSHIP: ListedEntity = {
   name: "membership",
   plural: "memberships",
   table: "organization_memberships",

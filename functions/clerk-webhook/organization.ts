@@ -4,7 +4,7 @@
  * clerk_sync.apply_organization(). A new column is a field here and a column there.
  */
 import { z } from "zod";
-import type { ClerkFeature, Entity, EntityState } from "./entity.ts";
+import type { ClerkFeature, EntityState, ListedEntity } from "./entity.ts";
 import {
   clerkId,
   commonState,
@@ -39,7 +39,7 @@ export const ORGANIZATIONS: ClerkFeature = {
 };
 
 /** Clerk organizations, by the events that carry them. */
-export const ORGANIZATION: Entity = {
+export const ORGANIZATION: ListedEntity = {
   name: "organization",
   plural: "organizations",
   table: "organizations",

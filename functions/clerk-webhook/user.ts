@@ -4,7 +4,7 @@
  * and a column in that SQL function.
  */
 import { z } from "zod";
-import type { Entity, EntityState } from "./entity.ts";
+import type { EntityState, ListedEntity } from "./entity.ts";
 import {
   clerkId,
   commonState,
@@ -48,7 +48,7 @@ const data = z.object({
 });
 
 /** Clerk users, by the events that carry them. */
-export const USER: Entity = {
+export const USER: ListedEntity = {
   name: "user",
   plural: "users",
   table: "users",

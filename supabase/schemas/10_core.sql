@@ -6,7 +6,8 @@
 -- clerk_sync.cascades; 50_entry_point.sql names it once in clerk_sync.dispatch() and once
 -- in clerk_sync.lock_batch(). Lock classes, in the one global order every writer follows:
 -- ledger rows by svix-id, then advisory locks by class and key: emails 1, users 2, slugs 3,
--- organizations 4, memberships 6.
+-- organizations 4, memberships 6, billing subscriptions 10, subscription items 11, payment
+-- attempts 12, waitlist entries 13.
 --
 -- This directory holds the current definition of every object of clerk-webhook-sync, one
 -- file per concern, applied in name order; supabase/migrations holds the deploy history

@@ -169,6 +169,12 @@ as $$
   select jsonb_build_object(
     'checked_at', now(),
     'users', (select count(*) from public.users u where u.deleted_at is null),
+    'rows', jsonb_build_object(
+      'subscriptions', (select count(*) from public.billing_subscriptions),
+      'subscription_items', (select count(*) from public.billing_subscription_items),
+      'payment_attempts', (select count(*) from public.billing_payment_attempts),
+      'waitlist_entries', (select count(*) from public.waitlist_entries)
+    ),
     'deliveries', (
       select jsonb_object_agg(w.name, jsonb_build_object(
         'applied', (select count(*) from webhook where outcome = 'applied' and received_at >= w.since),
@@ -221,7 +227,7 @@ as $$
 $$;
 
 comment on function public.clerk_sync_status() is
-  'The sync''s health as jsonb (what npm run status prints): live users; webhook deliveries by outcome (applied, stale, ignored; duplicates are not recorded) and refusals over the last hour and day; the last delivery of each event type; recent refusals; the last backfill run; the ledger''s size and oldest entry. Executable by service_role only.';
+  'The sync''s health as jsonb (what npm run status prints): live users; the rows of the billing and waitlist tables; webhook deliveries by outcome (applied, stale, ignored; duplicates are not recorded) and refusals over the last hour and day; the last delivery of each event type; recent refusals; the last backfill run; the ledger''s size and oldest entry. Executable by service_role only.';
 
 alter table clerk_sync.refusals enable row level security;
 

@@ -7,6 +7,8 @@
  *
  * The model keeps Clerk's rule that an address belongs to at most one user at any
  * instant, so moves and swaps of addresses take several steps, as they do in Clerk.
+ * Billing (subscriptions with their items, items alone, payment attempts) and the
+ * waitlist change besides, each object ordered by its own `updated_at`.
  */
 import { shuffle } from "../../dev/shuffle.ts";
 import {
@@ -14,7 +16,12 @@ import {
   membershipEvent,
   organizationDeletedEvent,
   organizationEvent,
+  type PayerState,
+  paymentAttemptEvent,
+  subscriptionEvent,
+  subscriptionItemEvent,
   userEvent,
+  waitlistEntryEvent,
 } from "../../dev/clerk_events.ts";
 
 /** A seeded pseudo-random generator (mulberry32): one seed, one sequence. */
@@ -80,6 +87,15 @@ export interface HistoryEvent {
   organization?: SyncedOrganization | null;
   /** For a membership's event: its synced columns after it; null once removed. */
   membership?: SyncedMembership | null;
+  /** For a billing or waitlist event: every object it carries (a subscription's items too). */
+  billing?: SyncedBillingRow[];
+}
+
+/** A row of a billing or waitlist table as Clerk's state dictates it (the compared columns). */
+export interface SyncedBillingRow {
+  clerk_id: string;
+  status: string;
+  clerk_updated_at: Date;
 }
 
 /** A row of public.organizations as Clerk's state dictates it (the compared columns). */
@@ -104,6 +120,8 @@ export interface ClerkState {
   users: SyncedUser[];
   organizations: SyncedOrganization[];
   memberships: SyncedMembership[];
+  /** Subscriptions, subscription items, payment attempts and waitlist entries. */
+  billing: SyncedBillingRow[];
 }
 
 /** A row of public.users as Clerk's state dictates it (the synced columns). */
@@ -169,6 +187,42 @@ interface ModelMembership {
   updatedAt: number;
   alive: boolean;
 }
+
+/** One object of Clerk Billing or of the waitlist in the model (Clerk never deletes one). */
+interface ModelBilling {
+  label: string;
+  id: string;
+  status: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One subscription in the model: its payer and its items. */
+interface ModelSubscription extends ModelBilling {
+  payer: PayerState;
+  items: (ModelBilling & { planSlug: string })[];
+}
+
+/** Item event types and the status each leaves (`.updated` and `.freeTrialEnding` keep it). */
+const ITEM_CHANGES: [type: string, status: string | null][] = [
+  ["subscriptionItem.active", "active"],
+  ["subscriptionItem.canceled", "canceled"],
+  ["subscriptionItem.upcoming", "upcoming"],
+  ["subscriptionItem.ended", "ended"],
+  ["subscriptionItem.abandoned", "abandoned"],
+  ["subscriptionItem.incomplete", "incomplete"],
+  ["subscriptionItem.pastDue", "past_due"],
+  ["subscriptionItem.freeTrialEnding", null],
+  ["subscriptionItem.updated", null],
+  ["subscriptionItem.created", "active"],
+];
+
+/** Subscription event types besides `.created`, and the status each leaves. */
+const SUBSCRIPTION_CHANGES: [type: string, status: string | null][] = [
+  ["subscription.updated", null],
+  ["subscription.active", "active"],
+  ["subscription.pastDue", "past_due"],
+];
 
 /** One Clerk user in the model. */
 interface ModelUser {
@@ -308,7 +362,7 @@ export function generateHistory(seed: number): ClerkHistory {
     clerkId: string,
     payload: Record<string, unknown>,
     change: string,
-    about: Pick<HistoryEvent, "organization" | "membership">,
+    about: Pick<HistoryEvent, "organization" | "membership" | "billing">,
   ): void {
     const index = events.length;
     events.push({
@@ -323,6 +377,113 @@ export function generateHistory(seed: number): ClerkHistory {
       held: false,
       addresses: [],
       ...about,
+    });
+  }
+
+  const subscriptions: ModelSubscription[] = [];
+  const attempts: ModelBilling[] = [];
+  const waitlist: ModelBilling[] = [];
+  const synced = (object: ModelBilling): SyncedBillingRow => ({
+    clerk_id: object.id,
+    status: object.status,
+    clerk_updated_at: new Date(object.updatedAt),
+  });
+  const items = () => subscriptions.flatMap((subscription) => subscription.items);
+
+  /** A subscription event: the subscription and each item as they are now. */
+  function emitSubscription(type: string, subscription: ModelSubscription, change: string): void {
+    subscription.updatedAt = tick();
+    if (type === "subscription.created") subscription.createdAt = subscription.updatedAt;
+    const payload = subscriptionEvent(type, {
+      id: subscription.id,
+      payer: subscription.payer,
+      status: subscription.status,
+      items: subscription.items.map((item) => ({
+        id: item.id,
+        status: item.status,
+        planSlug: item.planSlug,
+        createdAt: item.createdAt,
+        updatedAt: item.updatedAt,
+      })),
+      createdAt: subscription.createdAt,
+      updatedAt: subscription.updatedAt,
+    }, subscription.updatedAt + random.int(3));
+    recordOther(type, subscription.label, subscription.id, payload, change, {
+      billing: [synced(subscription), ...subscription.items.map(synced)],
+    });
+  }
+
+  function newItem(subscription: ModelSubscription): void {
+    const label = `${subscription.label}i${subscription.items.length}`;
+    const at = tick();
+    subscription.items.push({
+      label,
+      id: `csub_item_${tag}_${label}`,
+      status: random.chance(0.8) ? "active" : "upcoming",
+      planSlug: random.pick(["free", "pro", "team"]),
+      createdAt: at,
+      updatedAt: at,
+    });
+  }
+
+  function createSubscription(): void {
+    const label = `b${subscriptions.length}`;
+    const subscription: ModelSubscription = {
+      label,
+      id: `csub_${tag}_${label}`,
+      payer: random.chance(0.5)
+        ? { userId: `user_${tag}_payer${label}` }
+        : { organizationId: `org_${tag}_payer${label}` },
+      status: "active",
+      items: [],
+      createdAt: 0,
+      updatedAt: 0,
+    };
+    subscriptions.push(subscription);
+    newItem(subscription);
+    if (random.chance(0.4)) newItem(subscription);
+    emitSubscription("subscription.created", subscription, "subscription created");
+  }
+
+  /** A payment attempt or a waitlist entry: created, or a later state of one. */
+  function emitSimple(
+    kind: "paymentAttempt" | "waitlistEntry",
+    objects: ModelBilling[],
+    statuses: readonly string[],
+  ): void {
+    const creating = objects.length === 0 || random.chance(0.4);
+    const object: ModelBilling = creating
+      ? {
+        label: `${kind === "paymentAttempt" ? "p" : "w"}${objects.length}`,
+        id: `${kind === "paymentAttempt" ? "pa" : "wle"}_${tag}_${objects.length}`,
+        status: statuses[0]!,
+        createdAt: 0,
+        updatedAt: 0,
+      }
+      : random.pick(objects);
+    if (creating) objects.push(object);
+    else object.status = random.pick(statuses.slice(1));
+    object.updatedAt = tick();
+    if (creating) object.createdAt = object.updatedAt;
+    const type = `${kind}.${creating ? "created" : "updated"}` as const;
+    const state = {
+      id: object.id,
+      status: object.status,
+      createdAt: object.createdAt,
+      updatedAt: object.updatedAt,
+    };
+    const timestamp = object.updatedAt + random.int(3);
+    const payload = kind === "paymentAttempt"
+      ? paymentAttemptEvent(type as "paymentAttempt.created", {
+        ...state,
+        payer: { userId: `user_${tag}_payer${object.label}` },
+      }, timestamp)
+      : waitlistEntryEvent(type as "waitlistEntry.created", {
+        ...state,
+        emailAddress: `${object.label}.${tag}@example.com`,
+      }, timestamp);
+    recordOther(type, object.label, object.id, payload, `${kind} ${object.status}`, {
+      billing: [synced(object)],
     });
   }
 
@@ -592,6 +753,52 @@ export function generateHistory(seed: number): ClerkHistory {
     }],
   ];
 
+  mutations.push(
+    [1, () => subscriptions.length < 2, createSubscription],
+    [2, () => subscriptions.length > 0, () => {
+      const subscription = random.pick(subscriptions);
+      const [type, status] = random.pick(SUBSCRIPTION_CHANGES);
+      if (status !== null) subscription.status = status;
+      let change = "subscription changed";
+      if (random.chance(0.5)) {
+        // An item changes and Clerk reports it inside its subscription only.
+        const item = random.pick(subscription.items);
+        item.status = random.pick(["active", "past_due", "canceled"]);
+        item.updatedAt = tick();
+        change = "item changed inside its subscription";
+      } else if (random.chance(0.3)) {
+        newItem(subscription);
+        change = "item added inside its subscription";
+      }
+      emitSubscription(type, subscription, change);
+    }],
+    [2, () => items().length > 0, () => {
+      const subscription = random.pick(subscriptions);
+      const item = random.pick(subscription.items);
+      const [type, status] = random.pick(ITEM_CHANGES);
+      if (status !== null) item.status = status;
+      item.updatedAt = tick();
+      const payload = subscriptionItemEvent(type, {
+        id: item.id,
+        subscriptionId: subscription.id,
+        payer: subscription.payer,
+        status: item.status,
+        planSlug: item.planSlug,
+        createdAt: item.createdAt,
+        updatedAt: item.updatedAt,
+      }, item.updatedAt + random.int(3));
+      recordOther(type, item.label, item.id, payload, "item changed alone", {
+        billing: [synced(item)],
+      });
+    }],
+    [1, () => true, () => emitSimple("paymentAttempt", attempts, ["pending", "paid", "failed"])],
+    [
+      1,
+      () => true,
+      () => emitSimple("waitlistEntry", waitlist, ["pending", "invited", "rejected"]),
+    ],
+  );
+
   /** Two users exchange primary addresses: a → temporary (or none), b → a's, a → b's. */
   function swapPrimaries(): void {
     const [a, b] = random.shuffle(live().filter((user) => user.primary !== null));
@@ -643,6 +850,7 @@ export function stateAfter(events: readonly HistoryEvent[]): ClerkState {
   const users = new Map<string, SyncedUser>();
   const organizations = new Map<string, SyncedOrganization>();
   const memberships = new Map<string, SyncedMembership>();
+  const billing = new Map<string, SyncedBillingRow>();
   const unique = <T>(
     rows: Iterable<T>,
     key: (row: T) => string | null,
@@ -658,6 +866,11 @@ export function stateAfter(events: readonly HistoryEvent[]): ClerkState {
     }
   };
   for (const event of events) {
+    if (event.billing !== undefined) {
+      // Each object as the event carries it: Clerk's order is each object's order.
+      for (const row of event.billing) billing.set(row.clerk_id, row);
+      continue;
+    }
     if (event.organization !== undefined) {
       if (event.organization === null) {
         organizations.delete(event.clerkId);
@@ -702,5 +915,6 @@ export function stateAfter(events: readonly HistoryEvent[]): ClerkState {
     users: byId(users.values()),
     organizations: byId(organizations.values()),
     memberships: byId(memberships.values()),
+    billing: byId(billing.values()),
   };
 }
