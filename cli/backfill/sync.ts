@@ -43,9 +43,12 @@ export const BACKFILL_BATCHING = { maxCalls: 2, maxBatch: 250 } as const;
 export interface BackfillKind {
   /** The plural of progress lines: users, organizations, memberships. */
   noun: string;
-  /** The event type a listed object is applied as, and the one its deletion is. */
+  /**
+   * The event type a listed object is applied as, and the one its deletion is; without
+   * one (invitations), reconcile deletes none.
+   */
   stateType: string;
-  deleteType: string;
+  deleteType?: string;
   /** One page of Clerk's listing. */
   list(page: Page): Promise<unknown[]>;
   /** The object as Clerk has it now, or null once Clerk says it is gone. */
@@ -69,7 +72,7 @@ export function backfillKind(
   return {
     noun: entity.plural,
     stateType: entity.stateTypes.at(-1)!,
-    deleteType: entity.deleteType,
+    ...(entity.deleteType === undefined ? {} : { deleteType: entity.deleteType }),
     list: (page) => clerk.list(entity.clerk, page),
     confirm: (id, row) =>
       clerk.find(
@@ -245,8 +248,8 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
     // skipped since. Only Clerk's 404 for the object itself says it is gone.
     for (const [id, row] of absent) {
       const object = await kind.confirm(id, row);
-      if (object === null) gone.push(id);
-      else await take([object]);
+      if (object !== null) await take([object]);
+      else if (kind.deleteType !== undefined) gone.push(id);
     }
     const maxDeletes = options.maxDeletes ?? Math.max(10, Math.floor(stored.size / 10));
     if (gone.length > maxDeletes) {
@@ -272,7 +275,7 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
       continue;
     }
     const event: ClerkEvent = {
-      type: kind.deleteType,
+      type: kind.deleteType!,
       objectId: id,
       occurredAt: new Date(now()),
       state: null,

@@ -4,18 +4,30 @@
  * An entity is added here, in its module, in its supabase/schemas file with its lines in
  * 50_entry_point.sql, and in a migration.
  */
+import { DOMAIN } from "./domain.ts";
 import type { Entity } from "./entity.ts";
+import { INVITATION } from "./invitation.ts";
 import { MEMBERSHIP } from "./membership.ts";
 import { ORGANIZATION } from "./organization.ts";
+import { PERMISSION } from "./permission.ts";
+import { ROLE } from "./role.ts";
 import { USER } from "./user.ts";
 
 /** Every entity the sync keeps. */
-export const ENTITIES: readonly Entity[] = [USER, ORGANIZATION, MEMBERSHIP];
+export const ENTITIES: readonly Entity[] = [
+  USER,
+  ORGANIZATION,
+  MEMBERSHIP,
+  INVITATION,
+  PERMISSION,
+  ROLE,
+  DOMAIN,
+];
 
 /** Every event type the sync keeps, the ones a Clerk endpoint subscribes to. */
 export const SYNCED_EVENT_TYPES: readonly string[] = ENTITIES.flatMap((entity) => [
   ...entity.stateTypes,
-  entity.deleteType,
+  ...(entity.deleteType === undefined ? [] : [entity.deleteType]),
 ]);
 
 /** The entity whose event `type` is, if the sync keeps it. */

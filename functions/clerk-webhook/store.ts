@@ -68,7 +68,7 @@ export class StoreUnavailableError extends Error {
  * The schema the code needs: the name of the newest migration whose objects it relies
  * on, as public.clerk_sync_schema_version() answers it. An equal or newer schema serves.
  */
-export const SCHEMA_VERSION = "20261204190000";
+export const SCHEMA_VERSION = "20261205100000";
 
 /**
  * The database lacks the sync's migrations, or has older ones than the code needs: a

@@ -25,6 +25,14 @@ begin
       return clerk_sync.apply_organization(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
     when 'organizationMembership' then
       return clerk_sync.apply_membership(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+    when 'organizationInvitation' then
+      return clerk_sync.apply_invitation(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+    when 'role' then
+      return clerk_sync.apply_role(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+    when 'permission' then
+      return clerk_sync.apply_permission(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+    when 'organizationDomain' then
+      return clerk_sync.apply_domain(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
     else
       return 'ignored';
   end case;
@@ -32,7 +40,7 @@ end;
 $$;
 
 comment on function clerk_sync.dispatch(text, text, timestamptz, text, jsonb) is
-  'Hands an event to the apply function of its entity (users, organizations, memberships); ignored for the types the sync does not keep. Called after clerk_sync.lock_batch() has taken the event''s locks.';
+  'Hands an event to the apply function of its entity (users, organizations, memberships, invitations, roles, permissions, domains); ignored for the types the sync does not keep. Called after clerk_sync.lock_batch() has taken the event''s locks.';
 
 create function clerk_sync.lock_batch(p_batch clerk_sync.delivery[])
 returns void
@@ -48,7 +56,7 @@ begin
   -- order of every lock. A class's keys are read once the classes before it are held, so
   -- that the holder of an email, a slug or an organization-user pair cannot change under
   -- the batch; what the batch itself changes belongs to objects of the batch, locked too.
-  for v_class in 1..6 loop
+  for v_class in 1..13 loop
     v_keys := '{}';
     if 'user' = any (v_entities) then
       v_keys := v_keys || clerk_sync.user_lock_keys(p_batch, v_class);
@@ -59,6 +67,18 @@ begin
     if 'organizationMembership' = any (v_entities) then
       v_keys := v_keys || clerk_sync.membership_lock_keys(p_batch, v_class);
     end if;
+    if 'organizationInvitation' = any (v_entities) then
+      v_keys := v_keys || clerk_sync.invitation_lock_keys(p_batch, v_class);
+    end if;
+    if 'role' = any (v_entities) then
+      v_keys := v_keys || clerk_sync.role_lock_keys(p_batch, v_class);
+    end if;
+    if 'permission' = any (v_entities) then
+      v_keys := v_keys || clerk_sync.permission_lock_keys(p_batch, v_class);
+    end if;
+    if 'organizationDomain' = any (v_entities) then
+      v_keys := v_keys || clerk_sync.domain_lock_keys(p_batch, v_class);
+    end if;
     perform pg_advisory_xact_lock(v_class, k.key)
     from (select distinct key from unnest(v_keys) key order by 1) k;
   end loop;
@@ -66,7 +86,7 @@ end;
 $$;
 
 comment on function clerk_sync.lock_batch(clerk_sync.delivery[]) is
-  'Takes every advisory lock the deliveries will take, for a batch or a delivery alone: each entity''s keys (clerk_sync.<entity>_lock_keys()), class by class (emails 1, users 2, slugs 3, organizations 4, memberships 6), by key within a class. Called by the entry point only.';
+  'Takes every advisory lock the deliveries will take, for a batch or a delivery alone: each entity''s keys (clerk_sync.<entity>_lock_keys()), class by class (emails 1, users 2, slugs 3, organizations 4, invitations 5, memberships 6, roles 7, permissions 8, domains 9; 10 to 13 reserved), by key within a class. Called by the entry point only.';
 
 -- ---------------------------------------------------------------- one delivery
 
@@ -243,7 +263,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  select '20261204190000'::text;
+  select '20261205100000'::text;
 $$;
 
 comment on function public.clerk_sync_schema_version() is
