@@ -171,20 +171,40 @@ async function send(
   return answers;
 }
 
-/** The rows of `history`'s users, organizations and memberships, as ClerkState has them. */
+/** The rows of `history`'s users, organizations, memberships and others, as ClerkState has them. */
 async function readState(history: ClerkHistory): Promise<ClerkState> {
-  const [users, organizations, memberships] = await Promise.all([
-    readUsers(history.clerkIdPrefix),
-    db.sql`select clerk_id, name, slug, clerk_updated_at from public.organizations
+  const others = (columns: string, table: string, prefix: string) =>
+    db.sql.unsafe(
+      `select clerk_id, ${columns}, clerk_updated_at from public.${table}
+      where starts_with(clerk_id, $1) order by clerk_id collate "C"`,
+      [`${prefix}_${history.tag}_`],
+    ).then((rows) => [...rows] as unknown as ClerkState["invitations"]);
+  const [users, organizations, memberships, invitations, roles, permissions, domains] =
+    await Promise
+      .all([
+        readUsers(history.clerkIdPrefix),
+        db.sql`select clerk_id, name, slug, clerk_updated_at from public.organizations
       where starts_with(clerk_id, ${`org_${history.tag}_`}) order by clerk_id collate "C"`,
-    db.sql`select clerk_id, organization_id, user_id, role, clerk_updated_at
+        db.sql`select clerk_id, organization_id, user_id, role, clerk_updated_at
       from public.organization_memberships
       where starts_with(clerk_id, ${`orgmem_${history.tag}_`}) order by clerk_id collate "C"`,
-  ]);
+        others("organization_id, status, user_id", "organization_invitations", "orginv"),
+        others("key, permissions", "organization_roles", "role"),
+        others("key, name", "organization_permissions", "perm"),
+        others(
+          "organization_id, enrollment_mode, verification_status",
+          "organization_domains",
+          "orgdmn",
+        ),
+      ]);
   return {
     users,
     organizations: [...organizations] as unknown as ClerkState["organizations"],
     memberships: [...memberships] as unknown as ClerkState["memberships"],
+    invitations,
+    roles,
+    permissions,
+    domains,
   };
 }
 
@@ -225,7 +245,15 @@ async function problems(
   const actual = await readState(history);
   const byId = (state: ClerkState) =>
     new Map(
-      [...state.users, ...state.organizations, ...state.memberships].map((row) => [
+      [
+        ...state.users,
+        ...state.organizations,
+        ...state.memberships,
+        ...state.invitations,
+        ...state.roles,
+        ...state.permissions,
+        ...state.domains,
+      ].map((row) => [
         row.clerk_id,
         JSON.stringify(row),
       ]),
@@ -267,7 +295,10 @@ function erasedOrAbsent(
 async function truncate(): Promise<void> {
   await db.sql`truncate public.users, public.users_private, public.app_posts,
     public.organizations, public.organizations_private, public.organization_memberships,
-    public.organization_memberships_private, clerk_sync.deliveries, clerk_sync.tombstones`;
+    public.organization_memberships_private, public.organization_invitations,
+    public.organization_invitations_private, public.organization_roles,
+    public.organization_permissions, public.organization_domains, clerk_sync.deliveries,
+    clerk_sync.tombstones`;
 }
 
 /**
@@ -519,9 +550,19 @@ Deno.test("generateHistory() is reproducible and covers every kind of change the
           "removed with its organization",
           "removed with its user",
           "organization deleted",
+          "invitation accepted",
+          "invitation revoked",
+          "domain removed with its organization",
+          "role deleted",
+          "permission deleted",
+          "domain deleted",
         ]
       ) {
         if (event.change === kind) see(kind);
+      }
+      if (event.change === "organization deleted, with invitations") {
+        see("organization deleted");
+        see(event.change);
       }
       if (event.type === "user.deleted" && event.held) see("held user deleted");
       const slug = event.organization?.slug;
@@ -558,6 +599,20 @@ Deno.test("generateHistory() is reproducible and covers every kind of change the
     "organization deleted",
     "organizationMembership.deleted",
     "slug of another organization taken",
+    "organizationInvitation.created",
+    "organizationInvitation.accepted",
+    "organizationInvitation.revoked",
+    "organization deleted, with invitations",
+    "role.created",
+    "role.updated",
+    "role.deleted",
+    "permission.created",
+    "permission.updated",
+    "permission.deleted",
+    "organizationDomain.created",
+    "organizationDomain.updated",
+    "organizationDomain.deleted",
+    "domain removed with its organization",
   ];
   assert.deepEqual(kinds.filter((kind) => !seen[kind]), [], JSON.stringify(seen));
 });
