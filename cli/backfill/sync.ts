@@ -64,7 +64,7 @@ export interface BackfillKind {
  */
 export function backfillKind(
   entity: Entity,
-  clerk: Pick<ClerkApi, "list" | "find">,
+  clerk: Pick<ClerkApi, "list" | "listEach" | "find">,
   db: Database,
 ): BackfillKind {
   const { one } = entity.clerk;
@@ -73,7 +73,9 @@ export function backfillKind(
     noun: entity.plural,
     stateType: entity.stateTypes.at(-1)!,
     ...(entity.deleteType === undefined ? {} : { deleteType: entity.deleteType }),
-    list: (page) => clerk.list(entity.clerk, page),
+    list: entity.clerk.parents === undefined
+      ? (page) => clerk.list(entity.clerk, page)
+      : pagesOf(() => clerk.listEach(entity.clerk)),
     confirm: (id, row) =>
       clerk.find(
         entity.clerk,
@@ -82,6 +84,15 @@ export function backfillKind(
       ),
     readStored: () => readStoredVersions(db, entity.table, parentColumn),
   };
+}
+
+/**
+ * Pages of a listing read whole on the first page (a listing per parent, which Clerk
+ * does not page across parents): each page a slice of it.
+ */
+function pagesOf(read: () => Promise<unknown[]>): (page: Page) => Promise<unknown[]> {
+  let all: Promise<unknown[]> | undefined;
+  return async ({ limit, offset }) => (await (all ??= read())).slice(offset, offset + limit);
 }
 
 /** What a dry run would do to one row. */

@@ -20,6 +20,10 @@
  *   `GET /v1/organizations/{id}/memberships`: `{ data, total_count }`, with the same
  *   `limit`, `offset` and `order_by`; `GET /v1/organizations/{id}` as for users.
  *   Organizations and memberships are the `data` of their webhooks.
+ * - Invitations and domains per organization (`GET /v1/organizations/{id}/invitations`,
+ *   `…/domains`), roles and permissions instance-wide (`GET /v1/organization_roles`,
+ *   `GET /v1/organization_permissions`, and each one by id): `{ data, total_count }`, the
+ *   `data` of their webhooks.
  * - Organizations off (Clerk's default for a new application; `organizations: false`):
  *   every organization endpoint answers 403 with exactly Clerk's body, `{"errors":[{"code":
  *   "organization_not_enabled_in_instance","message":"access denied","long_message":"The
@@ -106,6 +110,13 @@ export interface ClerkApiStandIn extends AsyncDisposable {
   putMembership(state: MembershipState): Record<string, unknown>;
   /** Removes a member from an organization. */
   removeMembership(id: string): void;
+  /**
+   * Creates or replaces an object of `entity` (an invitation, a role, a permission, a
+   * domain) from the `data` of its webhook event; returns it.
+   */
+  putObject(entity: Entity, event: Record<string, unknown>): Record<string, unknown>;
+  /** Deletes an object of `entity`. */
+  removeObject(entity: Entity, id: string): void;
   /** Every request answered so far, in order. */
   requests: ServedRequest[];
 }
@@ -156,15 +167,16 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
     const served: {
       path: RegExp;
       serve: (match: string[], params: URLSearchParams) => Promise<Response>;
-    }[] = [
-      {
+    }[] = clerk.parents === undefined
+      ? [{
         path: pattern(clerk.list),
         serve: async (_, params) =>
           clerk.wrapped
             ? listed(all(), params)
             : Response.json(await list(all(), params, entity === USER)),
-      },
-    ];
+      }]
+      // Listed per parent: the listing of its parent, below.
+      : [];
     const { one } = clerk;
     if ("path" in one) {
       served.push({
@@ -305,8 +317,14 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
     },
     removeOrganization(id) {
       organizations.delete(id);
-      for (const [key, m] of memberships) {
-        if (column(MEMBERSHIP, m, "organization_id") === id) memberships.delete(key);
+      // Its memberships, invitations and domains go with it.
+      for (const entity of ENTITIES) {
+        const { one } = entity.clerk;
+        if (!("parentPath" in one) || one.parentColumn !== "organization_id") continue;
+        const children = objects.get(entity)!;
+        for (const [key, child] of children) {
+          if (column(entity, child, "organization_id") === id) children.delete(key);
+        }
       }
     },
     putMembership(state) {
@@ -318,6 +336,12 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
       return membership;
     },
     removeMembership: (id) => void memberships.delete(id),
+    putObject(entity, event) {
+      const object = event.data as Record<string, unknown>;
+      objects.get(entity)!.set(String(object.id), object);
+      return object;
+    },
+    removeObject: (entity, id) => void objects.get(entity)!.delete(id),
     requests,
     [Symbol.asyncDispose]: () => server.shutdown(),
   };

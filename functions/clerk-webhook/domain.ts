@@ -25,7 +25,9 @@ export const DOMAIN: Entity = {
   plural: "domains",
   table: "organization_domains",
   clerk: {
-    list: "/v1/organization_domains",
+    // Listed per organization.
+    list: "/v1/organizations/{parent}/domains",
+    parents: "/v1/organizations",
     wrapped: true,
     // Clerk has one domain's endpoint under its organization only.
     one: {

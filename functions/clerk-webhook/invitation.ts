@@ -40,7 +40,9 @@ export const INVITATION: Entity = {
   table: "organization_invitations",
   privateTable: "organization_invitations_private",
   clerk: {
-    list: "/v1/organization_invitations",
+    // Listed per organization.
+    list: "/v1/organizations/{parent}/invitations",
+    parents: "/v1/organizations",
     wrapped: true,
     // Clerk has one invitation's endpoint under its organization only.
     one: {
