@@ -55,6 +55,19 @@ export interface SyncStatus {
   checked_at: string;
   /** Live rows of public.users. */
   users: number;
+  /**
+   * Rows of the other synced tables (live organizations; open invitations: pending, not
+   * expired); absent from schemas before 20261205100000.
+   */
+  rows?: {
+    organizations: number;
+    memberships: number;
+    invitations: number;
+    open_invitations: number;
+    roles: number;
+    permissions: number;
+    domains: number;
+  };
   deliveries: { last_hour: WindowCounts; last_day: WindowCounts };
   last_delivery_at: string | null;
   last_by_type: Record<string, { received_at: string; event_at: string }>;

@@ -79,6 +79,12 @@ function describe(status: SyncStatus, health: Health): string {
   const lines = [
     `Clerk sync status at ${status.checked_at}`,
     `Users: ${status.users}`,
+    ...(status.rows === undefined ? [] : [
+      `Rows: ${status.rows.organizations} organizations, ${status.rows.memberships} memberships, ` +
+      `${status.rows.invitations} invitations (${status.rows.open_invitations} open), ` +
+      `${status.rows.roles} roles, ${status.rows.permissions} permissions, ` +
+      `${status.rows.domains} domains`,
+    ]),
     "Webhook deliveries   last hour   last day",
     ...(["applied", "stale", "ignored", "refused"] as const).map((outcome) =>
       `  ${outcome.padEnd(18)} ${String(hour[outcome]).padStart(9)} ${

@@ -15,6 +15,7 @@
 --     list otherwise; system permissions org:sys_* as the membership carries them), and
 --     the new clerk.has_permission(permission) asks it for the token's active
 --     organization.
+--   * public.clerk_sync_status() counts the rows of every synced table (npm run status).
 --   * clerk_sync.dispatch() and clerk_sync.lock_batch() know the four entities; lock
 --     classes run 1 to 13 (10 to 13 reserved); the schema version is 20261205100000.
 
@@ -836,6 +837,97 @@ for select to authenticated
 using (organization_id = any ((select clerk.org_ids())::text[]));
 
 revoke all on all functions in schema clerk_sync from public, anon, authenticated, service_role;
+
+-- ================================================================ status
+
+create or replace function public.clerk_sync_status()
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  -- Webhook deliveries only: the backfill's (backfill:…, reconcile:…) are its run log's, and
+  -- what a user's own /sync applied (sync:…) came from Clerk's API, not from a webhook.
+  with webhook as (
+    select d.event_type, d.outcome, d.event_at, d.received_at
+    from clerk_sync.deliveries d
+    where d.svix_id not like 'backfill:%' and d.svix_id not like 'reconcile:%'
+      and d.svix_id not like 'sync:%'
+  ),
+  windows (name, since) as (
+    values ('last_hour', now() - interval '1 hour'), ('last_day', now() - interval '1 day')
+  )
+  select jsonb_build_object(
+    'checked_at', now(),
+    'users', (select count(*) from public.users u where u.deleted_at is null),
+    'rows', jsonb_build_object(
+      'organizations', (select count(*) from public.organizations o where o.deleted_at is null),
+      'memberships', (select count(*) from public.organization_memberships),
+      'invitations', (select count(*) from public.organization_invitations),
+      'open_invitations', (
+        select count(*) from public.organization_invitations i
+        where i.status = 'pending' and (i.expires_at is null or i.expires_at > now())
+      ),
+      'roles', (select count(*) from public.organization_roles),
+      'permissions', (select count(*) from public.organization_permissions),
+      'domains', (select count(*) from public.organization_domains)
+    ),
+    'deliveries', (
+      select jsonb_object_agg(w.name, jsonb_build_object(
+        'applied', (select count(*) from webhook where outcome = 'applied' and received_at >= w.since),
+        'stale', (select count(*) from webhook where outcome = 'stale' and received_at >= w.since),
+        'ignored', (select count(*) from webhook where outcome = 'ignored' and received_at >= w.since),
+        'refused', (select count(*) from clerk_sync.refusals r where r.last_at >= w.since)
+      ))
+      from windows w
+    ),
+    'last_delivery_at', (select max(received_at) from webhook),
+    'last_by_type', (
+      select coalesce(jsonb_object_agg(t.event_type, jsonb_build_object(
+        'received_at', t.received_at, 'event_at', t.event_at
+      )), '{}')
+      from (
+        select event_type, max(received_at) as received_at, max(event_at) as event_at
+        from webhook group by event_type
+      ) t
+    ),
+    'refusals', jsonb_build_object(
+      'total', (select count(*) from clerk_sync.refusals),
+      'recent', (
+        select coalesce(jsonb_agg(jsonb_build_object(
+          'svix_id', r.svix_id, 'event_type', r.event_type, 'status', r.status,
+          'reason', r.reason, 'first_at', r.first_at, 'last_at', r.last_at,
+          'attempts', r.attempts,
+          'delivered_since', exists (
+            select 1 from clerk_sync.deliveries d where d.svix_id = r.svix_id
+          )
+        ) order by r.last_at desc, r.svix_id), '[]')
+        from (
+          select * from clerk_sync.refusals order by last_at desc, svix_id limit 10
+        ) r
+      )
+    ),
+    'last_run', (
+      select jsonb_build_object(
+        'id', b.id, 'started_at', b.started_at, 'finished_at', b.finished_at,
+        'mode', b.mode, 'ok', b.ok, 'counts', b.counts, 'error', b.error
+      )
+      from clerk_sync.backfill_runs b
+      order by b.finished_at desc, b.id desc
+      limit 1
+    ),
+    'ledger', jsonb_build_object(
+      'entries', (select count(*) from clerk_sync.deliveries),
+      'oldest_at', (select min(received_at) from clerk_sync.deliveries)
+    )
+  );
+$$;
+
+comment on function public.clerk_sync_status() is
+  'The sync''s health as jsonb (what npm run status prints): live users; the rows of the other synced tables (organizations, memberships, invitations and the open ones: pending and not expired, roles, permissions, domains); webhook deliveries by outcome (applied, stale, ignored; duplicates are not recorded) and refusals over the last hour and day; the last delivery of each event type; recent refusals; the last backfill run; the ledger''s size and oldest entry. Executable by service_role only.';
+
+comment on column clerk_sync.backfill_runs.counts is 'Per kind (users, organizations, memberships, invitations, …) that the run finished: fetched, applied (created or updated), stale and duplicate (unchanged), deleted, invalid.';
 
 -- ================================================================ entry point
 
