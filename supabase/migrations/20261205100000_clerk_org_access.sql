@@ -715,13 +715,19 @@ stable
 set search_path = ''
 as $$
 begin
-  -- A domain's state takes its organization (class 4), which serializes it with the
-  -- organization's delete; then the domains (class 9).
+  -- A domain's event takes its organization (class 4), which serializes it with the
+  -- organization's delete (a delete names only the domain: its stored organization, which
+  -- never changes); then the domains (class 9).
   if p_class = 4 then
     return array(
       select hashtext(b.state ->> 'organization_id') from unnest(p_batch) b
       where b.type in ('organizationDomain.created', 'organizationDomain.updated')
         and b.state ->> 'organization_id' is not null
+      union all
+      select hashtext(d.organization_id)
+      from public.organization_domains d
+      join unnest(p_batch) b on d.clerk_id = b.object_id
+      where b.type = 'organizationDomain.deleted'
     );
   elsif p_class = 9 then
     return array(
