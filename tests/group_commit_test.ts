@@ -194,21 +194,19 @@ Deno.test("apply_clerk_events(): concurrent batches of organization deletes and 
       return organizationEvent("organization.updated", { id: org, updatedAt: clock });
     }
     if (roll < 0.25) return organizationDeletedEvent(org, clock);
+    // An invitation's or a domain's organization never changes: the n-th is of orgs[n].
     if (roll < 0.5) {
+      const n = random.int(invitations.length);
       return invitationEvent(
         random.pick(["organizationInvitation.created", "organizationInvitation.accepted"]),
-        {
-          id: random.pick(invitations),
-          organizationId: org,
-          userId: newClerkId(),
-          updatedAt: clock,
-        },
+        { id: invitations[n]!, organizationId: orgs[n]!, userId: newClerkId(), updatedAt: clock },
       );
     }
     if (roll < 0.7) {
+      const n = random.int(domains.length);
       return domainEvent("organizationDomain.updated", {
-        id: random.pick(domains),
-        organizationId: org,
+        id: domains[n]!,
+        organizationId: orgs[n]!,
         updatedAt: clock,
       });
     }
