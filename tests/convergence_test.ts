@@ -1,6 +1,7 @@
 /**
  * Convergence: whatever the delivery (any order, duplicates, some of them concurrent,
- * attempts that fail and are retried later), public.users ends equal to Clerk's final
+ * attempts that fail and are retried later), the synced tables (users, organizations,
+ * memberships, invitations, roles, permissions, domains) end equal to Clerk's final
  * state. Seeded Clerk histories (support/clerk_history.ts) go through the real handler
  * over HTTP and a real transport into one scratch database.
  *
@@ -389,7 +390,7 @@ function seedsOf(transport: Transport): number[] {
 for (const transport of TRANSPORTS) {
   const seeds = seedsOf(transport);
   Deno.test({
-    name: `public.users converges to Clerk's final state: ${seeds.length} histories ` +
+    name: `the synced tables converge to Clerk's final state: ${seeds.length} histories ` +
       `through the ${transport} transport, reordered, duplicated and retried`,
     // CONVERGENCE_HISTORIES=1 to replay one seed leaves one transport without any.
     ignore: seeds.length === 0 || onTransport(transport).ignore,

@@ -1,7 +1,8 @@
 /**
  * Seeded Clerk histories for convergence tests: a small model of a Clerk instance
  * (users, their email addresses, names, image, username, phones, public metadata and
- * ban state) mutated at random, recording the webhook event Clerk emits for each
+ * ban state; organizations, memberships, invitations, roles, permissions and domains)
+ * mutated at random, recording the webhook event Clerk emits for each
  * mutation and Clerk's state at the end. Some users are held by an app's foreign key
  * (their ids end in `_held`): once deleted, their row may stay, erased.
  *
