@@ -14,7 +14,16 @@ import {
   organizationEvent,
   roleEvent,
 } from "../dev/clerk_events.ts";
-import { testOn, TRANSPORTS, withHandler } from "./support/transports.ts";
+import { scratchDatabase } from "../dev/database.ts";
+import { newSecret } from "../dev/webhooks.ts";
+import { runDeno } from "./support/run_deno.ts";
+import {
+  directStore,
+  serveHandler,
+  testOn,
+  TRANSPORTS,
+  withHandler,
+} from "./support/transports.ts";
 
 const EXAMPLES = new URL("../fixtures/clerk/openapi-examples/", import.meta.url);
 const example = (type: string) => Deno.readTextFile(new URL(`${type}.json`, EXAMPLES));
@@ -215,3 +224,55 @@ for (const transport of TRANSPORTS) {
     });
   });
 }
+
+Deno.test("npm run send builds invitation, role, permission and domain events from Clerk's published examples, --id and --org naming them", async () => {
+  await using db = await scratchDatabase();
+  const store = directStore(db.url);
+  const secret = newSecret();
+  await using server = serveHandler(store, secret);
+  const send = (args: string[]) =>
+    runDeno(
+      [
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "cli/local/send.ts",
+        ...args,
+        "--url",
+        server.url,
+      ],
+      { CLERK_WEBHOOK_SECRET: secret },
+    );
+  try {
+    const sent = await send([
+      "organizationInvitation.created",
+      "organizationInvitation.accepted",
+      "role.created",
+      "role.updated",
+      "permission.created",
+      "organizationDomain.created",
+      "--org",
+      "org_send",
+    ]);
+    assert.equal(sent.code, 0, sent.stdout + sent.stderr);
+    assert.equal(sent.stdout.match(/→ 200 applied$/gm)?.length, 6, sent.stdout);
+    const [row] = await db.sql`select
+      (select status || ' ' || organization_id from public.organization_invitations) as invitation,
+      (select key from public.organization_roles) as role,
+      (select count(*)::int from public.organization_permissions) as permissions,
+      (select organization_id from public.organization_domains) as domain`;
+    assert.deepEqual({ ...row }, {
+      invitation: "accepted org_send",
+      role: "org:editor",
+      permissions: 1,
+      domain: "org_send",
+    });
+    const removed = await send(["role.deleted", "--id", "role_2g7np7Hrk0SN6kj5EDMLDaKNL0S"]);
+    assert.match(
+      removed.stdout,
+      /^role\.deleted {2}role_2g7np7Hrk0SN6kj5EDMLDaKNL0S .*→ 200 applied$/m,
+    );
+  } finally {
+    await store.close();
+  }
+});
