@@ -1,7 +1,8 @@
--- The organization side of Clerk (issue 20): invitations, roles,
--- permissions and domains, each with the guarantees of users and organizations (ledger,
--- newest state by Clerk's updated_at, envelope time for deletes, tombstones, cascades
--- from the organization, private metadata for service_role only, RLS).
+-- The organization side of Clerk (issue 20): invitations, roles, permissions and domains,
+-- each with the guarantees of users and organizations (ledger, newest state by Clerk's
+-- updated_at, the envelope time for deletes, tombstones, cascades from the organization,
+-- private metadata for service_role only, RLS, comments). The sections below are the
+-- schema files 41_roles.sql to 44_domains.sql as they are, then what changes elsewhere.
 --
 --   * public.organization_roles (lock class 7) and public.organization_permissions
 --     (class 8): instance-wide, readable by every signed-in user.
