@@ -43,10 +43,7 @@ export const BACKFILL_BATCHING = { maxCalls: 2, maxBatch: 250 } as const;
 export interface BackfillKind {
   /** The plural of progress lines: users, organizations, memberships. */
   noun: string;
-  /**
-   * The event type a listed object is applied as, and the one its deletion is; without
-   * one (invitations), reconcile deletes none.
-   */
+  /** The event type a listed object is applied as, and the one its deletion is. */
   stateType: string;
   deleteType?: string;
   /** One page of Clerk's listing. */

@@ -54,9 +54,9 @@ export interface Entity {
   plural: string;
   /** Event types whose `data` is the object's whole state (created, updated). */
   stateTypes: readonly string[];
-  /** The event type of its deletion, whose `data` carries the id; none for invitations. */
+  /** The event type of its deletion, whose `data` carries the id. */
   deleteType?: string;
-  /** Its table in schema public, and the one of its private metadata, if it has any. */
+  /** Its table in schema public, and the one of its private metadata. */
   table: string;
   privateTable?: string;
   /** Where Clerk's Backend API lists it, for the backfill. */
