@@ -198,6 +198,131 @@ export type Database = {
         }
         Relationships: []
       }
+      organization_domains: {
+        Row: {
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at: string
+          enrollment_mode: string
+          id: string
+          name: string
+          organization_id: string
+          svix_id: string
+          updated_at: string
+          verification_status: string | null
+        }
+        Insert: {
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at?: string
+          enrollment_mode: string
+          id?: string
+          name: string
+          organization_id: string
+          svix_id: string
+          updated_at?: string
+          verification_status?: string | null
+        }
+        Update: {
+          clerk_created_at?: string
+          clerk_event_at?: string
+          clerk_id?: string
+          clerk_updated_at?: string
+          created_at?: string
+          enrollment_mode?: string
+          id?: string
+          name?: string
+          organization_id?: string
+          svix_id?: string
+          updated_at?: string
+          verification_status?: string | null
+        }
+        Relationships: []
+      }
+      organization_invitations: {
+        Row: {
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at: string
+          email_address: string
+          expires_at: string | null
+          id: string
+          organization_id: string
+          public_metadata: Json
+          role: string
+          role_name: string | null
+          status: string
+          svix_id: string
+          updated_at: string
+          user_id: string | null
+        }
+        Insert: {
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at?: string
+          email_address: string
+          expires_at?: string | null
+          id?: string
+          organization_id: string
+          public_metadata?: Json
+          role: string
+          role_name?: string | null
+          status: string
+          svix_id: string
+          updated_at?: string
+          user_id?: string | null
+        }
+        Update: {
+          clerk_created_at?: string
+          clerk_event_at?: string
+          clerk_id?: string
+          clerk_updated_at?: string
+          created_at?: string
+          email_address?: string
+          expires_at?: string | null
+          id?: string
+          organization_id?: string
+          public_metadata?: Json
+          role?: string
+          role_name?: string | null
+          status?: string
+          svix_id?: string
+          updated_at?: string
+          user_id?: string | null
+        }
+        Relationships: []
+      }
+      organization_invitations_private: {
+        Row: {
+          clerk_id: string
+          private_metadata: Json
+        }
+        Insert: {
+          clerk_id: string
+          private_metadata?: Json
+        }
+        Update: {
+          clerk_id?: string
+          private_metadata?: Json
+        }
+        Relationships: [
+          {
+            foreignKeyName: "organization_invitations_private_clerk_id_fkey"
+            columns: ["clerk_id"]
+            isOneToOne: true
+            referencedRelation: "organization_invitations"
+            referencedColumns: ["clerk_id"]
+          },
+        ]
+      }
       organization_memberships: {
         Row: {
           clerk_created_at: string
@@ -283,6 +408,96 @@ export type Database = {
             referencedColumns: ["clerk_id"]
           },
         ]
+      }
+      organization_permissions: {
+        Row: {
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at: string
+          description: string | null
+          id: string
+          key: string
+          name: string
+          svix_id: string
+          type: string | null
+          updated_at: string
+        }
+        Insert: {
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at?: string
+          description?: string | null
+          id?: string
+          key: string
+          name: string
+          svix_id: string
+          type?: string | null
+          updated_at?: string
+        }
+        Update: {
+          clerk_created_at?: string
+          clerk_event_at?: string
+          clerk_id?: string
+          clerk_updated_at?: string
+          created_at?: string
+          description?: string | null
+          id?: string
+          key?: string
+          name?: string
+          svix_id?: string
+          type?: string | null
+          updated_at?: string
+        }
+        Relationships: []
+      }
+      organization_roles: {
+        Row: {
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at: string
+          description: string | null
+          id: string
+          key: string
+          name: string
+          permissions: string[]
+          svix_id: string
+          updated_at: string
+        }
+        Insert: {
+          clerk_created_at: string
+          clerk_event_at: string
+          clerk_id: string
+          clerk_updated_at: string
+          created_at?: string
+          description?: string | null
+          id?: string
+          key: string
+          name: string
+          permissions?: string[]
+          svix_id: string
+          updated_at?: string
+        }
+        Update: {
+          clerk_created_at?: string
+          clerk_event_at?: string
+          clerk_id?: string
+          clerk_updated_at?: string
+          created_at?: string
+          description?: string | null
+          id?: string
+          key?: string
+          name?: string
+          permissions?: string[]
+          svix_id?: string
+          updated_at?: string
+        }
+        Relationships: []
       }
       organizations: {
         Row: {

@@ -1,6 +1,7 @@
 /**
  * Clerk-shaped events, built on Clerk's own samples (fixtures/clerk: the docs'
- * `user.created`, the published organization, membership, billing and waitlist examples), so every event
+ * `user.created`, the published organization, membership, invitation, role, permission,
+ * domain, billing and waitlist examples), so every event
  * carries the fields Clerk sends. Used by `npm run send` and by the tests.
  */
 import SAMPLE from "../fixtures/clerk/user.created.docs-sample.json" with { type: "json" };
@@ -8,6 +9,18 @@ import ORGANIZATION_SAMPLE from "../fixtures/clerk/openapi-examples/organization
   type: "json",
 };
 import MEMBERSHIP_SAMPLE from "../fixtures/clerk/openapi-examples/organizationMembership.created.json" with {
+  type: "json",
+};
+import INVITATION_SAMPLE from "../fixtures/clerk/openapi-examples/organizationInvitation.created.json" with {
+  type: "json",
+};
+import ROLE_SAMPLE from "../fixtures/clerk/openapi-examples/role.created.json" with {
+  type: "json",
+};
+import PERMISSION_SAMPLE from "../fixtures/clerk/openapi-examples/permission.created.json" with {
+  type: "json",
+};
+import DOMAIN_SAMPLE from "../fixtures/clerk/openapi-examples/organizationDomain.created.json" with {
   type: "json",
 };
 import SUBSCRIPTION_SAMPLE from "../fixtures/clerk/openapi-examples/subscription.created.json" with {
@@ -382,5 +395,184 @@ export function waitlistEntryEvent(
       created_at: state.createdAt ?? state.updatedAt,
       updated_at: state.updatedAt,
     },
+  };
+}
+
+/** An invitation at one moment in Clerk. */
+export interface InvitationState {
+  id: string;
+  organizationId: string;
+  email?: string;
+  role?: string;
+  /** Clerk user id of the invitee, once accepted. */
+  userId?: string | null;
+  expiresAt?: number | null;
+  privateMetadata?: Record<string, unknown>;
+  createdAt?: number;
+  updatedAt: number;
+}
+
+/** The status each invitation event leaves. */
+const INVITATION_STATUS = {
+  "organizationInvitation.created": "pending",
+  "organizationInvitation.accepted": "accepted",
+  "organizationInvitation.revoked": "revoked",
+} as const;
+
+/**
+ * An `organizationInvitation.created`, `.accepted` or `.revoked` carrying `state` (its
+ * status that of the type), stamped `timestamp` (ms).
+ */
+export function invitationEvent(
+  type: keyof typeof INVITATION_STATUS,
+  state: InvitationState,
+  timestamp: number = state.updatedAt,
+): Record<string, unknown> {
+  return {
+    ...INVITATION_SAMPLE,
+    type,
+    timestamp,
+    data: {
+      ...INVITATION_SAMPLE.data,
+      id: state.id,
+      organization_id: state.organizationId,
+      email_address: state.email ?? `${state.id}@example.com`,
+      role: state.role ?? "org:member",
+      status: INVITATION_STATUS[type],
+      ...(state.userId ? { user_id: state.userId } : {}),
+      private_metadata: state.privateMetadata ?? {},
+      expires_at: state.expiresAt === undefined
+        ? state.updatedAt + 7 * 86_400_000
+        : state.expiresAt,
+      created_at: state.createdAt ?? state.updatedAt,
+      updated_at: state.updatedAt,
+    },
+  };
+}
+
+/** A role at one moment in Clerk. */
+export interface RoleState {
+  id: string;
+  key: string;
+  name?: string;
+  /** The keys of the permissions it grants. */
+  permissions: string[];
+  createdAt?: number;
+  updatedAt: number;
+}
+
+/** A `role.created` or `.updated` carrying `state`, stamped `timestamp` (ms). */
+export function roleEvent(
+  type: "role.created" | "role.updated",
+  state: RoleState,
+  timestamp: number = state.updatedAt,
+): Record<string, unknown> {
+  const [sample] = ROLE_SAMPLE.data.permissions;
+  return {
+    ...ROLE_SAMPLE,
+    type,
+    timestamp,
+    data: {
+      ...ROLE_SAMPLE.data,
+      id: state.id,
+      key: state.key,
+      name: state.name ?? `Role ${state.key}`,
+      permissions: state.permissions.map((key) => ({
+        ...sample,
+        id: `perm_${key.replaceAll(":", "_")}`,
+        key,
+        name: key,
+      })),
+      created_at: state.createdAt ?? state.updatedAt,
+      updated_at: state.updatedAt,
+    },
+  };
+}
+
+/** A permission at one moment in Clerk. */
+export interface PermissionState {
+  id: string;
+  key: string;
+  name?: string;
+  createdAt?: number;
+  updatedAt: number;
+}
+
+/** A `permission.created` or `.updated` carrying `state`, stamped `timestamp` (ms). */
+export function permissionEvent(
+  type: "permission.created" | "permission.updated",
+  state: PermissionState,
+  timestamp: number = state.updatedAt,
+): Record<string, unknown> {
+  return {
+    ...PERMISSION_SAMPLE,
+    type,
+    timestamp,
+    data: {
+      ...PERMISSION_SAMPLE.data,
+      id: state.id,
+      key: state.key,
+      name: state.name ?? `Permission ${state.key}`,
+      created_at: state.createdAt ?? state.updatedAt,
+      updated_at: state.updatedAt,
+    },
+  };
+}
+
+/** An organization domain at one moment in Clerk. */
+export interface DomainState {
+  id: string;
+  organizationId: string;
+  name?: string;
+  enrollmentMode?: string;
+  verified?: boolean;
+  createdAt?: number;
+  updatedAt: number;
+}
+
+/** An `organizationDomain.created` or `.updated` carrying `state`, stamped `timestamp` (ms). */
+export function domainEvent(
+  type: "organizationDomain.created" | "organizationDomain.updated",
+  state: DomainState,
+  timestamp: number = state.updatedAt,
+): Record<string, unknown> {
+  return {
+    ...DOMAIN_SAMPLE,
+    type,
+    timestamp,
+    data: {
+      ...DOMAIN_SAMPLE.data,
+      id: state.id,
+      organization_id: state.organizationId,
+      name: state.name ?? `${state.id}.example.com`,
+      enrollment_mode: state.enrollmentMode ?? "automatic_invitation",
+      verification: state.verified
+        ? { status: "verified", strategy: "email_code", attempts: 1, expire_at: null }
+        : null,
+      created_at: state.createdAt ?? state.updatedAt,
+      updated_at: state.updatedAt,
+    },
+  };
+}
+
+/** The `object` of each delete that carries only an id (no `updated_at`). */
+const DELETED_OBJECTS = {
+  "role.deleted": "role",
+  "permission.deleted": "permission",
+  "organizationDomain.deleted": "organization_domain",
+} as const;
+
+/** A `role.deleted`, `permission.deleted` or `organizationDomain.deleted` as Clerk sends it. */
+export function objectDeletedEvent(
+  type: keyof typeof DELETED_OBJECTS,
+  id: string,
+  timestamp: number,
+): Record<string, unknown> {
+  return {
+    object: "event",
+    type,
+    instance_id: ROLE_SAMPLE.instance_id,
+    timestamp,
+    data: { object: DELETED_OBJECTS[type], id, deleted: true },
   };
 }

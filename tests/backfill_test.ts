@@ -13,10 +13,18 @@ import { MEMBERSHIP } from "../functions/clerk-webhook/membership.ts";
 import { ORGANIZATION, ORGANIZATIONS } from "../functions/clerk-webhook/organization.ts";
 import { openPostgresDatabase } from "../functions/clerk-webhook/postgres_database.ts";
 import { USER } from "../functions/clerk-webhook/user.ts";
+import { DOMAIN } from "../functions/clerk-webhook/domain.ts";
+import { INVITATION } from "../functions/clerk-webhook/invitation.ts";
+import { PERMISSION } from "../functions/clerk-webhook/permission.ts";
+import { ROLE } from "../functions/clerk-webhook/role.ts";
 import {
+  domainEvent,
+  invitationEvent,
   membershipEvent,
   newClerkId,
   organizationEvent,
+  permissionEvent,
+  roleEvent,
   userEvent,
   type UserState,
 } from "../dev/clerk_events.ts";
@@ -45,7 +53,9 @@ function runCli(
 }
 
 /** The one line a backfill prints on an instance with organizations off. */
-const ORGANIZATIONS_OFF_LINE = "Organizations and memberships skipped: organizations are off " +
+const ORGANIZATIONS_OFF_LINE =
+  "Organizations, memberships, invitations, permissions, roles and domains skipped: " +
+  "organizations are off " +
   "on this Clerk instance (GET /v1/organizations answered 403 organization_not_enabled_in_instance)";
 
 /** The lines of `output` that mention organizations or memberships. */
@@ -158,10 +168,15 @@ Deno.test("backfill applies every Clerk user over several pages, through a 429 a
     [page(2), 200],
     [page(4), 500],
     [page(4), 200],
-    // Then whether organizations are on, and the (empty) organizations and memberships.
+    // Then whether organizations are on, and the (empty) organizations and memberships;
+    // the invitations and domains of each organization (none), the roles and permissions.
     ["/v1/organizations?limit=1&offset=0&order_by=%2Bcreated_at", 200],
     ["/v1/organizations?limit=2&offset=0&order_by=%2Bcreated_at", 200],
     ["/v1/organization_memberships?limit=2&offset=0&order_by=%2Bcreated_at", 200],
+    ["/v1/organizations?limit=500&offset=0&order_by=%2Bcreated_at", 200],
+    ["/v1/organization_permissions?limit=2&offset=0&order_by=%2Bcreated_at", 200],
+    ["/v1/organization_roles?limit=2&offset=0&order_by=%2Bcreated_at", 200],
+    ["/v1/organizations?limit=500&offset=0&order_by=%2Bcreated_at", 200],
     // Whether billing is on, its (empty) subscription items, free plans' included; the waitlist.
     ["/v1/billing/subscription_items?limit=1&offset=0&order_by=%2Bcreated_at", 200],
     [
@@ -348,6 +363,95 @@ Deno.test("backfill brings organizations and memberships, and --reconcile remove
   assert.match(second.stderr, /Backfill complete: 1 memberships fetched, .*, 1 deleted\n/);
 });
 
+Deno.test("backfill brings invitations and domains per organization, roles and permissions instance-wide; --reconcile removes the roles, permissions and domains Clerk no longer has", async () => {
+  await using db = await scratchDatabase();
+  await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
+  const tag = crypto.randomUUID().slice(0, 8);
+  const [acme, globex] = [`org_acme_${tag}`, `org_globex_${tag}`];
+  for (const id of [acme, globex]) clerk.putOrganization({ id, updatedAt: at(1) });
+  const invite = (org: string) =>
+    clerk.putObject(
+      INVITATION,
+      invitationEvent("organizationInvitation.created", {
+        id: `orginv_${org}`,
+        organizationId: org,
+        updatedAt: at(2),
+      }),
+    );
+  invite(acme);
+  invite(globex);
+  const domain = (name: string, org: string) =>
+    clerk.putObject(
+      DOMAIN,
+      domainEvent("organizationDomain.created", {
+        id: `orgdmn_${name}_${tag}`,
+        organizationId: org,
+        updatedAt: at(2),
+      }),
+    );
+  domain("acme", acme);
+  domain("globex", globex);
+  for (const [name, permissions] of [["editor", ["org:posts:write"]], ["viewer", []]] as const) {
+    clerk.putObject(
+      ROLE,
+      roleEvent("role.created", {
+        id: `role_${name}_${tag}`,
+        key: `org:${name}`,
+        permissions: [...permissions],
+        updatedAt: at(3),
+      }),
+    );
+  }
+  clerk.putObject(
+    PERMISSION,
+    permissionEvent("permission.created", {
+      id: `perm_write_${tag}`,
+      key: "org:posts:write",
+      updatedAt: at(3),
+    }),
+  );
+  const tables = async () => {
+    const [row] = await db.sql`select
+      (select array_agg(organization_id order by organization_id collate "C")
+        from public.organization_invitations) as invitations,
+      (select array_agg(clerk_id order by clerk_id collate "C") from public.organization_domains)
+        as domains,
+      (select array_agg(key || ' ' || array_to_string(permissions, ',') order by key collate "C")
+        from public.organization_roles) as roles,
+      (select array_agg(key) from public.organization_permissions) as permissions`;
+    return { ...row };
+  };
+
+  const first = await runCli(["--page-size=2"], cliEnv(clerk, db));
+  assert.equal(first.code, 0, first.stderr);
+  for (
+    const [count, noun] of [[2, "invitations"], [2, "domains"], [2, "roles"], [1, "permissions"]]
+  ) {
+    assert.match(
+      first.stderr,
+      new RegExp(`Backfill complete: ${count} ${noun} fetched, ${count} applied`),
+    );
+  }
+  assert.deepEqual(await tables(), {
+    invitations: [acme, globex],
+    domains: [`orgdmn_acme_${tag}`, `orgdmn_globex_${tag}`],
+    roles: ["org:editor org:posts:write", "org:viewer "],
+    permissions: ["org:posts:write"],
+  });
+
+  // In Clerk since: the viewer role and the acme domain were deleted.
+  clerk.removeObject(ROLE, `role_viewer_${tag}`);
+  clerk.removeObject(DOMAIN, `orgdmn_acme_${tag}`);
+  const second = await runCli(["--reconcile"], cliEnv(clerk, db));
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(await tables(), {
+    invitations: [acme, globex],
+    domains: [`orgdmn_globex_${tag}`],
+    roles: ["org:editor org:posts:write"],
+    permissions: ["org:posts:write"],
+  });
+});
+
 Deno.test("backfill --reconcile refuses to delete most rows, as when the key is another instance's", async () => {
   await using db = await scratchDatabase();
   await using clerk = startClerkApiStandIn({ secretKey: SECRET_KEY });
@@ -526,6 +630,10 @@ Deno.test("backfill on an instance with organizations off syncs the users, says 
         deleted: 0,
         invalid: 0,
       },
+      invitations: { skipped: reason },
+      permissions: { skipped: reason },
+      roles: { skipped: reason },
+      domains: { skipped: reason },
     },
     error: null,
   });

@@ -25,11 +25,16 @@ import { createHandler, type LogEntry } from "../functions/clerk-webhook/handler
 import { WebhookVerifier } from "../functions/clerk-webhook/verify.ts";
 import {
   deletedEvent,
+  domainEvent,
+  invitationEvent,
   membershipEvent,
   newClerkId,
+  objectDeletedEvent,
   organizationDeletedEvent,
   organizationEvent,
   paymentAttemptEvent,
+  permissionEvent,
+  roleEvent,
   subscriptionEvent,
   subscriptionItemEvent,
   userEvent,
@@ -93,6 +98,12 @@ function membership(data: Record<string, unknown>): Record<string, unknown> {
   return { ...event, data: { ...event.data as Record<string, unknown>, ...data } };
 }
 
+/** `event` with `data` overridden. */
+function withData(event: Record<string, unknown>, data: Record<string, unknown>) {
+  return { ...event, data: { ...event.data as Record<string, unknown>, ...data } };
+}
+
+/** A fresh Clerk id of `prefix`. */
 const freshId = (prefix: string) =>
   `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
 
@@ -121,9 +132,50 @@ function billing(type: string, data: Record<string, unknown>): Record<string, un
       emailAddress: `${FIRST_NAME.toLowerCase()}@example.com`,
       updatedAt,
     });
-  return { ...event, data: { ...event.data as Record<string, unknown>, ...data } };
+  return withData(event, data);
 }
 
+/** An `organizationInvitation.created` of a fresh invitation, with `data` overridden. */
+function invitation(data: Record<string, unknown>): Record<string, unknown> {
+  const event = invitationEvent("organizationInvitation.created", {
+    id: freshId("orginv"),
+    organizationId: "org_bad_input",
+    email: `${FIRST_NAME.toLowerCase()}@example.com`,
+    updatedAt: Date.now() - 1000,
+  });
+  return withData(event, data);
+}
+
+/** A `role.created` of a fresh role, with `data` overridden. */
+function role(data: Record<string, unknown>): Record<string, unknown> {
+  const event = roleEvent("role.created", {
+    id: freshId("role"),
+    key: "org:bad_input",
+    permissions: ["org:posts:read"],
+    updatedAt: Date.now() - 1000,
+  });
+  return withData(event, data);
+}
+
+/** A `permission.created` of a fresh permission, with `data` overridden. */
+function permission(data: Record<string, unknown>): Record<string, unknown> {
+  const event = permissionEvent("permission.created", {
+    id: freshId("perm"),
+    key: "org:posts:bad_input",
+    updatedAt: Date.now() - 1000,
+  });
+  return withData(event, data);
+}
+
+/** An `organizationDomain.created` of a fresh domain, with `data` overridden. */
+function domain(data: Record<string, unknown>): Record<string, unknown> {
+  const event = domainEvent("organizationDomain.created", {
+    id: freshId("orgdmn"),
+    organizationId: "org_bad_input",
+    updatedAt: Date.now() - 1000,
+  });
+  return withData(event, data);
+}
 /** A delivery as Svix signs it, and its parts to tamper with. */
 interface Signed {
   id: string;
@@ -610,6 +662,35 @@ const CASES: Case[] = [
       billing("waitlistEntry.created", { email_address: undefined }),
     "a waitlistEntry.updated whose status is a number": () =>
       billing("waitlistEntry.updated", { status: 2 }),
+    "an organizationInvitation.created without its organization": () =>
+      invitation({ organization_id: undefined }),
+    "an organizationInvitation.created whose email_address is a number": () =>
+      invitation({ email_address: 7 }),
+    "an organizationInvitation.created whose status is empty": () => invitation({ status: "" }),
+    "an organizationInvitation.created whose expires_at is a date string": () =>
+      invitation({ expires_at: new Date().toISOString() }),
+    "an organizationInvitation.accepted whose user_id is a number": () => ({
+      ...invitation({ user_id: 7 }),
+      type: "organizationInvitation.accepted",
+    }),
+    "a role.created without a key": () => role({ key: undefined }),
+    "a role.created whose permissions are keys rather than objects": () =>
+      role({ permissions: ["org:posts:read"] }),
+    "a role.created whose updated_at is a day ahead": () =>
+      role({ updated_at: Date.now() + 86_400_000 }),
+    "a permission.created whose key is empty": () => permission({ key: "" }),
+    "a permission.created whose name is null": () => permission({ name: null }),
+    "an organizationDomain.created without a name": () => domain({ name: undefined }),
+    "an organizationDomain.created whose verification is a string": () =>
+      domain({ verification: "verified" }),
+    "an organizationDomain.created without its organization": () =>
+      domain({ organization_id: null }),
+    "a role.deleted without data.id": () => ({
+      ...objectDeletedEvent("role.deleted", "role_x", Date.now()),
+      data: { deleted: true, object: "role" },
+    }),
+    "an organizationDomain.deleted whose data.id is empty": () =>
+      objectDeletedEvent("organizationDomain.deleted", "", Date.now()),
     "an organization.deleted without data.id": () => ({
       ...organizationDeletedEvent("org_x", Date.now()),
       data: { deleted: true, object: "organization" },
@@ -740,6 +821,10 @@ async function counts(ids: string[]) {
            (select count(*)::int from public.users_private) as private,
            (select count(*)::int from public.organizations) +
              (select count(*)::int from public.organization_memberships) +
+             (select count(*)::int from public.organization_invitations) +
+             (select count(*)::int from public.organization_roles) +
+             (select count(*)::int from public.organization_permissions) +
+             (select count(*)::int from public.organization_domains) +
              (select count(*)::int from public.billing_subscriptions) +
              (select count(*)::int from public.billing_subscription_items) +
              (select count(*)::int from public.billing_payment_attempts) +
@@ -750,7 +835,7 @@ async function counts(ids: string[]) {
   return row as unknown as {
     users: number;
     private: number;
-    /** Rows of every other synced table: organizations, memberships, billing, waitlist. */
+    /** Rows of every other synced table: organizations and theirs, billing, the waitlist. */
     others: number;
     deliveries: number;
     outcomes: string[];

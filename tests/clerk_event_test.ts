@@ -241,30 +241,31 @@ Deno.test("parseClerkEvent() reads every one of Clerk's published webhook exampl
     const event = parseClerkEvent(await Deno.readTextFile(new URL(entry.name, directory)), NOW);
     parsed[event.type] = event.objectId;
   }
-  // Users, organizations, memberships, billing and the waitlist are synced; the others
-  // (session, email and sms events among them) are acknowledged with no object.
+  // Users, organizations, memberships, invitations, roles, permissions, domains, billing and
+  // the waitlist are synced (the domain examples name two domains); the others (session,
+  // email and sms events among them) are acknowledged with no object.
   assert.deepEqual(parsed, {
     "email.created": null,
     "organization.created": "org_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "organization.deleted": "org_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "organization.updated": "org_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
-    "organizationDomain.created": null,
-    "organizationDomain.deleted": null,
-    "organizationDomain.updated": null,
-    "organizationInvitation.accepted": null,
-    "organizationInvitation.created": null,
-    "organizationInvitation.revoked": null,
+    "organizationDomain.created": "orgdmn_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "organizationDomain.deleted": "orgdm_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "organizationDomain.updated": "orgdm_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "organizationInvitation.accepted": "orginv_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "organizationInvitation.created": "orginv_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "organizationInvitation.revoked": "orginv_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "organizationMembership.created": "orgmem_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "organizationMembership.deleted": "orgmem_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "organizationMembership.updated": "orgmem_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "paymentAttempt.created": "pa_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "paymentAttempt.updated": "pa_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
-    "permission.created": null,
-    "permission.deleted": null,
-    "permission.updated": null,
-    "role.created": null,
-    "role.deleted": null,
-    "role.updated": null,
+    "permission.created": "perm_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "permission.deleted": "perm_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "permission.updated": "perm_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "role.created": "role_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "role.deleted": "role_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+    "role.updated": "role_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
     "session.created": null,
     "sms.created": null,
     "subscription.active": "csub_2g7np7Hrk0SN6kj5EDMLDaKNL0S",

@@ -1,7 +1,8 @@
 /**
  * Convergence: whatever the delivery (any order, duplicates, some of them concurrent,
- * attempts that fail and are retried later), public.users, organizations, memberships,
- * billing and the waitlist end equal to Clerk's final state. Seeded Clerk histories (support/clerk_history.ts) go through the real handler
+ * attempts that fail and are retried later), the synced tables (users, organizations,
+ * memberships, invitations, roles, permissions, domains, billing and the waitlist) end
+ * equal to Clerk's final state. Seeded Clerk histories (support/clerk_history.ts) go through the real handler
  * over HTTP and a real transport into one scratch database.
  *
  * `CONVERGENCE_HISTORIES` (default 70) sets how many histories run and
@@ -171,34 +172,54 @@ async function send(
   return answers;
 }
 
-/** The rows of `history`'s users, organizations, memberships and billing, as ClerkState has them. */
+/** The rows of `history`'s synced objects, as ClerkState has them. */
 async function readState(history: ClerkHistory): Promise<ClerkState> {
-  const [users, organizations, memberships, billing] = await Promise.all([
-    readUsers(history.clerkIdPrefix),
-    db.sql`select clerk_id, name, slug, clerk_updated_at from public.organizations
+  const others = (columns: string, table: string, prefix: string) =>
+    db.sql.unsafe(
+      `select clerk_id, ${columns}, clerk_updated_at from public.${table}
+      where starts_with(clerk_id, $1) order by clerk_id collate "C"`,
+      [`${prefix}_${history.tag}_`],
+    ).then((rows) => [...rows] as unknown as ClerkState["invitations"]);
+  const [users, organizations, memberships, invitations, roles, permissions, domains, billing] =
+    await Promise
+      .all([
+        readUsers(history.clerkIdPrefix),
+        db.sql`select clerk_id, name, slug, clerk_updated_at from public.organizations
       where starts_with(clerk_id, ${`org_${history.tag}_`}) order by clerk_id collate "C"`,
-    db.sql`select clerk_id, organization_id, user_id, role, clerk_updated_at
+        db.sql`select clerk_id, organization_id, user_id, role, clerk_updated_at
       from public.organization_memberships
       where starts_with(clerk_id, ${`orgmem_${history.tag}_`}) order by clerk_id collate "C"`,
-    db.sql`select clerk_id, status, clerk_updated_at from (
-        select clerk_id, status, clerk_updated_at from public.billing_subscriptions
-        union all
-        select clerk_id, status, clerk_updated_at from public.billing_subscription_items
-        union all
-        select clerk_id, status, clerk_updated_at from public.billing_payment_attempts
-        union all
-        select clerk_id, status, clerk_updated_at from public.waitlist_entries
-      ) b
-      where starts_with(clerk_id, ${`csub_${history.tag}_`})
-        or starts_with(clerk_id, ${`csub_item_${history.tag}_`})
-        or starts_with(clerk_id, ${`pa_${history.tag}_`})
-        or starts_with(clerk_id, ${`wle_${history.tag}_`})
-      order by clerk_id collate "C"`,
-  ]);
+        others("organization_id, status, user_id", "organization_invitations", "orginv"),
+        others("key, permissions", "organization_roles", "role"),
+        others("key, name", "organization_permissions", "perm"),
+        others(
+          "organization_id, enrollment_mode, verification_status",
+          "organization_domains",
+          "orgdmn",
+        ),
+        db.sql`select clerk_id, status, clerk_updated_at from (
+          select clerk_id, status, clerk_updated_at from public.billing_subscriptions
+          union all
+          select clerk_id, status, clerk_updated_at from public.billing_subscription_items
+          union all
+          select clerk_id, status, clerk_updated_at from public.billing_payment_attempts
+          union all
+          select clerk_id, status, clerk_updated_at from public.waitlist_entries
+        ) b
+        where starts_with(clerk_id, ${`csub_${history.tag}_`})
+          or starts_with(clerk_id, ${`csub_item_${history.tag}_`})
+          or starts_with(clerk_id, ${`pa_${history.tag}_`})
+          or starts_with(clerk_id, ${`wle_${history.tag}_`})
+        order by clerk_id collate "C"`,
+      ]);
   return {
     users,
     organizations: [...organizations] as unknown as ClerkState["organizations"],
     memberships: [...memberships] as unknown as ClerkState["memberships"],
+    invitations,
+    roles,
+    permissions,
+    domains,
     billing: [...billing] as unknown as ClerkState["billing"],
   };
 }
@@ -240,9 +261,16 @@ async function problems(
   const actual = await readState(history);
   const byId = (state: ClerkState) =>
     new Map(
-      [...state.users, ...state.organizations, ...state.memberships, ...state.billing].map((
-        row,
-      ) => [
+      [
+        ...state.users,
+        ...state.organizations,
+        ...state.memberships,
+        ...state.invitations,
+        ...state.roles,
+        ...state.permissions,
+        ...state.domains,
+        ...state.billing,
+      ].map((row) => [
         row.clerk_id,
         JSON.stringify(row),
       ]),
@@ -284,7 +312,9 @@ function erasedOrAbsent(
 async function truncate(): Promise<void> {
   await db.sql`truncate public.users, public.users_private, public.app_posts,
     public.organizations, public.organizations_private, public.organization_memberships,
-    public.organization_memberships_private, public.billing_subscriptions,
+    public.organization_memberships_private, public.organization_invitations,
+    public.organization_invitations_private, public.organization_roles,
+    public.organization_permissions, public.organization_domains, public.billing_subscriptions,
     public.billing_subscription_items, public.billing_payment_attempts, public.waitlist_entries,
     clerk_sync.deliveries, clerk_sync.tombstones`;
 }
@@ -538,12 +568,22 @@ Deno.test("generateHistory() is reproducible and covers every kind of change the
           "removed with its organization",
           "removed with its user",
           "organization deleted",
+          "invitation accepted",
+          "invitation revoked",
+          "domain removed with its organization",
+          "role deleted",
+          "permission deleted",
+          "domain deleted",
           "item changed inside its subscription",
           "item added inside its subscription",
           "item changed alone",
         ]
       ) {
         if (event.change === kind) see(kind);
+      }
+      if (event.change === "organization deleted, with invitations") {
+        see("organization deleted");
+        see(event.change);
       }
       if (event.type === "user.deleted" && event.held) see("held user deleted");
       const slug = event.organization?.slug;
@@ -580,6 +620,20 @@ Deno.test("generateHistory() is reproducible and covers every kind of change the
     "organization deleted",
     "organizationMembership.deleted",
     "slug of another organization taken",
+    "organizationInvitation.created",
+    "organizationInvitation.accepted",
+    "organizationInvitation.revoked",
+    "organization deleted, with invitations",
+    "role.created",
+    "role.updated",
+    "role.deleted",
+    "permission.created",
+    "permission.updated",
+    "permission.deleted",
+    "organizationDomain.created",
+    "organizationDomain.updated",
+    "organizationDomain.deleted",
+    "domain removed with its organization",
     "item changed inside its subscription",
     "item added inside its subscription",
     "item changed alone",

@@ -6,7 +6,16 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { newClerkId, organizationEvent, userEvent } from "../dev/clerk_events.ts";
+import {
+  domainEvent,
+  invitationEvent,
+  newClerkId,
+  objectDeletedEvent,
+  organizationDeletedEvent,
+  organizationEvent,
+  roleEvent,
+  userEvent,
+} from "../dev/clerk_events.ts";
 import { scratchDatabase } from "../dev/database.ts";
 import { newSvixId } from "../dev/webhooks.ts";
 import { type ClerkEvent, parseClerkEvent } from "../functions/clerk-webhook/clerk_event.ts";
@@ -167,6 +176,90 @@ Deno.test("apply_clerk_events(): concurrent batches over the same users, emails 
     select lower(email) as email, count(*)::int as n from public.users
     where clerk_id = any (${users}) and email is not null group by 1 having count(*) > 1`;
   assert.equal(held.length, 0);
+});
+
+Deno.test("apply_clerk_events(): concurrent batches of organization deletes and their invitations', domains' and roles' events never deadlock", async () => {
+  const random = new Random(20261205);
+  const tag = crypto.randomUUID().slice(0, 8);
+  const orgs = Array.from({ length: 12 }, (_, n) => `org_${tag}_${n}`);
+  const invitations = Array.from({ length: 12 }, (_, n) => `orginv_${tag}_${n}`);
+  const domains = Array.from({ length: 8 }, (_, n) => `orgdmn_${tag}_${n}`);
+  const roles = Array.from({ length: 3 }, (_, n) => `role_${tag}_${n}`);
+  let clock = T;
+  const build = (): Record<string, unknown> => {
+    clock += 1;
+    const org = random.pick(orgs);
+    const roll = random.next();
+    if (roll < 0.15) {
+      return organizationEvent("organization.updated", { id: org, updatedAt: clock });
+    }
+    if (roll < 0.25) return organizationDeletedEvent(org, clock);
+    // An invitation's or a domain's organization never changes: the n-th is of orgs[n].
+    if (roll < 0.5) {
+      const n = random.int(invitations.length);
+      return invitationEvent(
+        random.pick(["organizationInvitation.created", "organizationInvitation.accepted"]),
+        { id: invitations[n]!, organizationId: orgs[n]!, userId: newClerkId(), updatedAt: clock },
+      );
+    }
+    if (roll < 0.7) {
+      const n = random.int(domains.length);
+      return domainEvent("organizationDomain.updated", {
+        id: domains[n]!,
+        organizationId: orgs[n]!,
+        updatedAt: clock,
+      });
+    }
+    if (roll < 0.8) {
+      return objectDeletedEvent("organizationDomain.deleted", random.pick(domains), clock);
+    }
+    if (roll < 0.95) {
+      return roleEvent("role.updated", {
+        id: random.pick(roles),
+        key: "org:editor",
+        permissions: ["org:posts:write"],
+        updatedAt: clock,
+      });
+    }
+    return objectDeletedEvent("role.deleted", random.pick(roles), clock);
+  };
+  const batch = () =>
+    Array.from({ length: 20 }, () => {
+      const event = parseClerkEvent(JSON.stringify(build()));
+      return {
+        svix_id: newSvixId(),
+        type: event.type,
+        event_at: event.occurredAt.toISOString(),
+        object_id: event.objectId,
+        state: event.state,
+      };
+    });
+  const sql = postgres(db.url, { max: 16, onnotice: () => {} });
+  const failures: string[] = [];
+  try {
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      for (let round = 0; round < 10; round++) {
+        try {
+          await sql`select public.apply_clerk_events(${sql.json(batch() as postgres.JSONValue)})`;
+        } catch (error) {
+          failures.push(String((error as { code?: string }).code ?? error));
+        }
+      }
+    }));
+  } finally {
+    await sql.end();
+  }
+  assert.deepEqual(failures, [], "no batch failed (40P01 would be a deadlock)");
+  // A deleted organization keeps no invitation and no domain.
+  const orphans = await db.sql`
+    select clerk_id from public.organization_invitations i
+    where exists (select 1 from clerk_sync.tombstones t
+      where t.entity = 'organization' and t.clerk_id = i.organization_id)
+    union all
+    select clerk_id from public.organization_domains d
+    where exists (select 1 from clerk_sync.tombstones t
+      where t.entity = 'organization' and t.clerk_id = d.organization_id)`;
+  assert.deepEqual([...orphans], []);
 });
 
 function createDisposable<T extends { close(): Promise<void> }>(store: T): T & AsyncDisposable {

@@ -125,6 +125,10 @@ Deno.test("npm run status --json prints the database's numbers: deliveries by ou
     users: { ...NO_COUNTS, fetched: 2, applied: 2 },
     organizations: NO_COUNTS,
     memberships: NO_COUNTS,
+    invitations: NO_COUNTS,
+    permissions: NO_COUNTS,
+    roles: NO_COUNTS,
+    domains: NO_COUNTS,
     "subscription items": NO_COUNTS,
     "waitlist entries": NO_COUNTS,
   });
@@ -173,6 +177,64 @@ Deno.test("npm run status --json prints the database's numbers: deliveries by ou
   );
   const [runs] = await db.sql`select count(*)::int as count from clerk_sync.backfill_runs`;
   assert.equal(runs?.count, 2);
+});
+
+Deno.test("npm run status counts the rows of every synced table, the open invitations apart", async () => {
+  await using db = await scratchDatabase();
+  const times = (offset: number) => ({
+    clerk_created_at: new Date(T).toISOString(),
+    clerk_updated_at: new Date(T + offset).toISOString(),
+  });
+  const invitation = (status: string, expiresAt: number) => ({
+    organization_id: "org_s",
+    email_address: "x@example.com",
+    role: "org:member",
+    status,
+    expires_at: new Date(expiresAt).toISOString(),
+    ...times(0),
+  });
+  const deliveries = [
+    ["organization.created", "org_s", { name: "S", ...times(0) }],
+    [
+      "organizationInvitation.created",
+      "orginv_open",
+      invitation("pending", Date.now() + 86_400_000),
+    ],
+    ["organizationInvitation.created", "orginv_expired", invitation("pending", T)],
+    ["organizationInvitation.accepted", "orginv_accepted", invitation("accepted", Date.now() + 1)],
+    ["role.created", "role_s", { key: "org:s", name: "S", permissions: ["org:x:y"], ...times(0) }],
+    ["permission.created", "perm_s", { key: "org:x:y", name: "Y", ...times(0) }],
+    ["organizationDomain.created", "orgdmn_s", {
+      organization_id: "org_s",
+      name: "s.test",
+      enrollment_mode: "manual_invitation",
+      ...times(0),
+    }],
+  ] as const;
+  for (const [n, [type, id, state]] of deliveries.entries()) {
+    await db.sql`select public.apply_clerk_events(${
+      db.sql.json([{ svix_id: `msg_${n}`, type, event_at: new Date(T), object_id: id, state }])
+    })`;
+  }
+  const { status } = await statusJson({ DATABASE_URL: db.url });
+  assert.deepEqual(status.rows, {
+    organizations: 1,
+    memberships: 0,
+    invitations: 3,
+    open_invitations: 1,
+    roles: 1,
+    permissions: 1,
+    domains: 1,
+    subscriptions: 0,
+    subscription_items: 0,
+    payment_attempts: 0,
+    waitlist_entries: 0,
+  });
+  const text = await runCli(STATUS, [], { DATABASE_URL: db.url });
+  assert.match(
+    text.stdout,
+    /^Rows: 1 organizations, 0 memberships, 3 invitations \(1 open\), 1 roles, 1 permissions, 1 domains, 0 subscriptions, 0 subscription items, 0 payment attempts, 0 waitlist entries$/m,
+  );
 });
 
 Deno.test("npm run status warns and exits 1 when the sync looks stalled, and 0 again once deliveries arrive", async () => {
@@ -343,6 +405,13 @@ Deno.test("npm run status counts the rows of the billing and waitlist tables, a 
   }
   const { status } = await statusJson({ DATABASE_URL: db.url });
   assert.deepEqual(status.rows, {
+    organizations: 0,
+    memberships: 0,
+    invitations: 0,
+    open_invitations: 0,
+    roles: 0,
+    permissions: 0,
+    domains: 0,
     subscriptions: 1,
     subscription_items: 2,
     payment_attempts: 0,
@@ -351,6 +420,6 @@ Deno.test("npm run status counts the rows of the billing and waitlist tables, a 
   const text = await runCli(STATUS, [], { DATABASE_URL: db.url });
   assert.match(
     text.stdout,
-    /^Rows: 0 payment attempts, 2 subscription items, 1 subscriptions, 1 waitlist entries$/m,
+    /^Rows: 0 organizations, 0 memberships, 0 invitations \(0 open\), 0 roles, 0 permissions, 0 domains, 1 subscriptions, 2 subscription items, 0 payment attempts, 1 waitlist entries$/m,
   );
 });

@@ -103,10 +103,10 @@ function scenarios(): Record<string, Step[]> {
     ],
     "an event type that is not synced": [
       step({
-        type: "organizationInvitation.created",
+        type: "session.created",
         object: "event",
         timestamp: T,
-        data: { id: "orginv_1" },
+        data: { id: "sess_1" },
       }),
     ],
   };

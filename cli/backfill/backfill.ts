@@ -185,8 +185,11 @@ async function main(): Promise<number> {
     }
     for (const [feature, enabled] of features) {
       if (await enabled) continue;
-      const skipped = ENTITIES.filter((entity) => entity.clerk?.feature === feature)
-        .map((entity) => entity.plural).join(" and ");
+      const plurals = ENTITIES.filter((entity) => entity.clerk?.feature === feature)
+        .map((entity) => entity.plural);
+      const skipped = plurals.length === 1
+        ? plurals[0]!
+        : `${plurals.slice(0, -1).join(", ")} and ${plurals.at(-1)}`;
       console.error(
         `${skipped[0]!.toUpperCase()}${skipped.slice(1)} skipped: ${offReason(feature)} ` +
           `(GET ${feature.probe} answered 403${

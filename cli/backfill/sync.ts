@@ -61,7 +61,7 @@ export interface BackfillKind {
  */
 export function backfillKind(
   entity: ListedEntity,
-  clerk: Pick<ClerkApi, "list" | "find">,
+  clerk: Pick<ClerkApi, "list" | "listEach" | "find">,
   db: Database,
 ): BackfillKind {
   const { one } = entity.clerk;
@@ -70,7 +70,9 @@ export function backfillKind(
     noun: entity.plural,
     stateType: entity.stateTypes.at(-1)!,
     ...(entity.deleteType === undefined ? {} : { deleteType: entity.deleteType }),
-    list: (page) => clerk.list(entity.clerk, page),
+    list: entity.clerk.parents === undefined
+      ? (page) => clerk.list(entity.clerk, page)
+      : pagesOf(() => clerk.listEach(entity.clerk)),
     confirm: (id, row) =>
       clerk.find(
         entity.clerk,
@@ -79,6 +81,15 @@ export function backfillKind(
       ),
     readStored: () => readStoredVersions(db, entity.table, parentColumn),
   };
+}
+
+/**
+ * Pages of a listing read whole on the first page (a listing per parent, which Clerk
+ * does not page across parents): each page a slice of it.
+ */
+function pagesOf(read: () => Promise<unknown[]>): (page: Page) => Promise<unknown[]> {
+  let all: Promise<unknown[]> | undefined;
+  return async ({ limit, offset }) => (await (all ??= read())).slice(offset, offset + limit);
 }
 
 /** What a dry run would do to one row. */
@@ -246,8 +257,8 @@ async function run(options: BackfillOptions, summary: BackfillSummary): Promise<
     // skipped since. Only Clerk's 404 for the object itself says it is gone.
     for (const [id, row] of absent) {
       const object = await kind.confirm(id, row);
-      if (object === null) gone.push(id);
-      else await take([object]);
+      if (object !== null) await take([object]);
+      else if (kind.deleteType !== undefined) gone.push(id);
     }
     const maxDeletes = options.maxDeletes ?? Math.max(10, Math.floor(stored.size / 10));
     if (gone.length > maxDeletes) {

@@ -45,7 +45,8 @@ Signs each event with svix and posts it to the running function (npm start).
                       the sample user, else <id>@example.com)
   --first-name <name> first name, "" for none (default: ${SAMPLE_USER.firstName})
   --last-name <name>  last name, "" for none  (default: ${SAMPLE_USER.lastName})
-  --org <org_…>       Clerk organization id   (default: ${DEFAULT_ORG})
+  --org <org_…>       Clerk organization id   (default: ${DEFAULT_ORG}; for an invitation
+                      or a domain, the published example's)
   --name <name>       organization name       (default: Org <org id>)
   --slug <slug>       organization slug, "" for none (default: from the org id)
   --role <role>       member's role, org:admin or org:member (default: org:member);
@@ -61,6 +62,9 @@ Signs each event with svix and posts it to the running function (npm start).
   --repeat <n>        send each delivery n times with the same svix-id, as Svix retries
   --shuffle           send the deliveries in random order
 
+Invitations, roles, permissions and domains are Clerk's published examples of their
+type (fixtures/clerk/openapi-examples), with --id as the object's id and --org as
+its organization when given, stamped now.
 The defaults are the user of Clerk's sample event, as the dashboard's Testing tab sends.
 Like Clerk's, a user.updated event carries the whole user: repeat the options that
 differ from the defaults.
@@ -278,7 +282,8 @@ const BUILDERS: Record<string, Builder> = {
 
 /**
  * Any other entity's event: Clerk's published example of the type, with `--id` as the
- * object's id and Clerk's times at `at`.
+ * object's id, `--org` as its organization (an invitation's, a domain's), and Clerk's
+ * times at `at`.
  */
 const fromExample: Builder = async (type, at, options) => {
   const example = JSON.parse(
@@ -288,6 +293,7 @@ const fromExample: Builder = async (type, at, options) => {
   ) as { data: Record<string, unknown> };
   const data = { ...example.data };
   if (options.id !== undefined) data.id = options.id;
+  if (options.org !== undefined && "organization_id" in data) data.organization_id = options.org;
   for (const time of ["updated_at", "created_at"]) if (time in data) data[time] = at;
   return [String(data.id), { ...example, type, timestamp: at, data }];
 };

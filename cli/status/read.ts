@@ -55,8 +55,11 @@ export interface SyncStatus {
   checked_at: string;
   /** Live rows of public.users. */
   users: number;
-  /** Rows of the other synced tables, by name: subscriptions, subscription_items, … */
-  rows: Record<string, number>;
+  /**
+   * Rows of the other synced tables, by name (organizations counts the live ones;
+   * open_invitations the pending ones not expired); absent from schemas before 20261205100000.
+   */
+  rows?: Record<string, number>;
   deliveries: { last_hour: WindowCounts; last_day: WindowCounts };
   last_delivery_at: string | null;
   last_by_type: Record<string, { received_at: string; event_at: string }>;

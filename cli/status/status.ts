@@ -73,16 +73,43 @@ function when(status: SyncStatus, at: string | null): string {
   return `${at} (${formatDuration(Date.parse(status.checked_at) - Date.parse(at))} ago)`;
 }
 
+/** The rows of the synced tables in the order of their entities, open invitations beside all. */
+function describeRows(rows: Record<string, number>): string {
+  const { open_invitations: open, ...tables } = rows;
+  return Object.entries(tables).sort(([a], [b]) => rowOrder(a) - rowOrder(b))
+    .map(([table, count]) =>
+      `${count} ${table.replaceAll("_", " ")}${
+        table === "invitations" && open !== undefined ? ` (${open} open)` : ""
+      }`
+    ).join(", ");
+}
+
+const ROW_ORDER = [
+  "organizations",
+  "memberships",
+  "invitations",
+  "roles",
+  "permissions",
+  "domains",
+  "subscriptions",
+  "subscription_items",
+  "payment_attempts",
+  "waitlist_entries",
+];
+
+/** Where `table` goes in the line: the known tables first, in entity order. */
+function rowOrder(table: string): number {
+  const index = ROW_ORDER.indexOf(table);
+  return index === -1 ? ROW_ORDER.length : index;
+}
+
 /** The status as text, for a person. */
 function describe(status: SyncStatus, health: Health): string {
   const { last_hour: hour, last_day: day } = status.deliveries;
   const lines = [
     `Clerk sync status at ${status.checked_at}`,
     `Users: ${status.users}`,
-    `Rows: ${
-      Object.entries(status.rows).sort(([a], [b]) => a.localeCompare(b))
-        .map(([table, count]) => `${count} ${table.replaceAll("_", " ")}`).join(", ")
-    }`,
+    ...(status.rows === undefined ? [] : [`Rows: ${describeRows(status.rows)}`]),
     "Webhook deliveries   last hour   last day",
     ...(["applied", "stale", "ignored", "refused"] as const).map((outcome) =>
       `  ${outcome.padEnd(18)} ${String(hour[outcome]).padStart(9)} ${

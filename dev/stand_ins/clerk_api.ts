@@ -20,6 +20,10 @@
  *   `GET /v1/organizations/{id}/memberships`: `{ data, total_count }`, with the same
  *   `limit`, `offset` and `order_by`; `GET /v1/organizations/{id}` as for users.
  *   Organizations and memberships are the `data` of their webhooks.
+ * - Invitations and domains per organization (`GET /v1/organizations/{id}/invitations`,
+ *   `…/domains`), roles and permissions instance-wide (`GET /v1/organization_roles`,
+ *   `GET /v1/organization_permissions`, and each one by id): `{ data, total_count }`, the
+ *   `data` of their webhooks.
  * - Organizations off (Clerk's default for a new application; `organizations: false`):
  *   every organization endpoint answers 403 with exactly Clerk's body, `{"errors":[{"code":
  *   "organization_not_enabled_in_instance","message":"access denied","long_message":"The
@@ -123,6 +127,13 @@ export interface ClerkApiStandIn extends AsyncDisposable {
   putSubscriptionItem(state: SubscriptionItemState): Record<string, unknown>;
   /** Creates or replaces a waitlist entry; returns it. */
   putWaitlistEntry(state: WaitlistEntryState): Record<string, unknown>;
+  /**
+   * Creates or replaces an object of `entity` (an invitation, a role, a permission, a
+   * domain) from the `data` of its webhook event; returns it.
+   */
+  putObject(entity: Entity, event: Record<string, unknown>): Record<string, unknown>;
+  /** Deletes an object of `entity`. */
+  removeObject(entity: Entity, id: string): void;
   /** Every request answered so far, in order. */
   requests: ServedRequest[];
 }
@@ -173,15 +184,16 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
     const served: {
       path: RegExp;
       serve: (match: string[], params: URLSearchParams) => Promise<Response>;
-    }[] = [
-      {
+    }[] = clerk.parents === undefined
+      ? [{
         path: pattern(clerk.list),
         serve: async (_, params) =>
           clerk.wrapped
             ? listed(all(), params)
             : Response.json(await list(all(), params, entity === USER)),
-      },
-    ];
+      }]
+      // Listed per parent: the listing of its parent, below.
+      : [];
     const { one } = clerk;
     if (one === undefined) {
       // Clerk has no endpoint for one of them.
@@ -329,8 +341,16 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
     },
     removeOrganization(id) {
       organizations.delete(id);
-      for (const [key, m] of memberships) {
-        if (column(MEMBERSHIP, m, "organization_id") === id) memberships.delete(key);
+      // Its memberships, invitations and domains go with it.
+      for (const entity of ENTITIES) {
+        const one = entity.clerk?.one;
+        if (one === undefined || !("parentPath" in one) || one.parentColumn !== "organization_id") {
+          continue;
+        }
+        const children = objects.get(entity)!;
+        for (const [key, child] of children) {
+          if (column(entity, child, "organization_id") === id) children.delete(key);
+        }
       }
     },
     putMembership(state) {
@@ -359,6 +379,12 @@ export function startClerkApiStandIn(options: ClerkApiStandInOptions): ClerkApiS
       objects.get(WAITLIST_ENTRY)!.set(state.id, entry);
       return entry;
     },
+    putObject(entity, event) {
+      const object = event.data as Record<string, unknown>;
+      objects.get(entity)!.set(String(object.id), object);
+      return object;
+    },
+    removeObject: (entity, id) => void objects.get(entity)!.delete(id),
     requests,
     [Symbol.asyncDispose]: () => server.shutdown(),
   };

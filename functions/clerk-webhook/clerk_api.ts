@@ -171,6 +171,32 @@ export class ClerkApi {
   }
 
   /**
+   * Every object of a `source` listed per parent (`source.parents`): each parent's
+   * listing, page after page, parent after parent, oldest parents first.
+   */
+  async listEach(source: ClerkSource): Promise<unknown[]> {
+    const all: unknown[] = [];
+    const pages = async (path: string, wrapped: boolean, take: (page: unknown[]) => void) => {
+      for (let offset = 0;; offset += MAX_PAGE_SIZE) {
+        const page = await this.#list(path, { limit: MAX_PAGE_SIZE, offset }, wrapped);
+        take(page);
+        if (page.length < MAX_PAGE_SIZE) return;
+      }
+    };
+    const parents: string[] = [];
+    await pages(source.parents ?? "", true, (page) => {
+      for (const parent of page) {
+        const id = (parent as { id?: unknown } | null)?.id;
+        if (typeof id === "string") parents.push(id);
+      }
+    });
+    for (const parent of new Set(parents)) {
+      await pages(fill(source.list, { parent }), source.wrapped, (page) => all.push(...page));
+    }
+    return all;
+  }
+
+  /**
    * One page of the listing at `path` (`{ data, total_count }` when `wrapped`), oldest
    * first: for listings no entity's source names (a user's memberships).
    */

@@ -4,10 +4,14 @@
  * An entity is added here, in its module, in its supabase/schemas file with its lines in
  * 50_entry_point.sql, and in a migration.
  */
+import { DOMAIN } from "./domain.ts";
 import type { Entity } from "./entity.ts";
+import { INVITATION } from "./invitation.ts";
 import { MEMBERSHIP } from "./membership.ts";
 import { ORGANIZATION } from "./organization.ts";
 import { PAYMENT_ATTEMPT } from "./payment_attempt.ts";
+import { PERMISSION } from "./permission.ts";
+import { ROLE } from "./role.ts";
 import { SUBSCRIPTION } from "./subscription.ts";
 import { SUBSCRIPTION_ITEM } from "./subscription_item.ts";
 import { USER } from "./user.ts";
@@ -18,6 +22,10 @@ export const ENTITIES: readonly Entity[] = [
   USER,
   ORGANIZATION,
   MEMBERSHIP,
+  INVITATION,
+  PERMISSION,
+  ROLE,
+  DOMAIN,
   SUBSCRIPTION,
   SUBSCRIPTION_ITEM,
   PAYMENT_ATTEMPT,

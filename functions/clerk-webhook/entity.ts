@@ -25,8 +25,13 @@ export interface ClerkFeature {
 
 /** Where the backfill reads an entity from Clerk's Backend API. */
 export interface ClerkSource {
-  /** The instance-wide listing, paged by `limit` and `offset`, oldest first. */
+  /**
+   * The instance-wide listing, paged by `limit` and `offset`, oldest first; or, with
+   * `parents`, one parent's listing (`{parent}` in the path), read for each parent.
+   */
   list: string;
+  /** For a listing per parent: the instance-wide listing of the parents, `{ data }`. */
+  parents?: string;
   /** Whether the listing answers `{ data, total_count }`; else a bare array. */
   wrapped: boolean;
   /** Query parameters the listing needs besides paging (billing: `include_free`). */

@@ -840,6 +840,14 @@ begin
       return clerk_sync.apply_organization(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
     when 'organizationMembership' then
       return clerk_sync.apply_membership(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+    when 'organizationInvitation' then
+      return clerk_sync.apply_invitation(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+    when 'role' then
+      return clerk_sync.apply_role(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+    when 'permission' then
+      return clerk_sync.apply_permission(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
+    when 'organizationDomain' then
+      return clerk_sync.apply_domain(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
     when 'subscription' then
       return clerk_sync.apply_subscription(p_svix_id, p_event_type, p_event_at, p_object_id, p_state);
     when 'subscriptionItem' then
@@ -859,7 +867,7 @@ end;
 $$;
 
 comment on function clerk_sync.dispatch(text, text, timestamptz, text, jsonb) is
-  'Hands an event to the apply function of its entity (users, organizations, memberships, billing subscriptions, subscription items, payment attempts, waitlist entries); ignored for the types the sync does not keep. Called after clerk_sync.lock_batch() has taken the event''s locks.';
+  'Hands an event to the apply function of its entity (users, organizations, memberships, invitations, roles, permissions, domains, billing subscriptions, subscription items, payment attempts, waitlist entries); ignored for the types the sync does not keep. Called after clerk_sync.lock_batch() has taken the event''s locks.';
 
 create or replace function clerk_sync.lock_batch(p_batch clerk_sync.delivery[])
 returns void
@@ -886,6 +894,18 @@ begin
     if 'organizationMembership' = any (v_entities) then
       v_keys := v_keys || clerk_sync.membership_lock_keys(p_batch, v_class);
     end if;
+    if 'organizationInvitation' = any (v_entities) then
+      v_keys := v_keys || clerk_sync.invitation_lock_keys(p_batch, v_class);
+    end if;
+    if 'role' = any (v_entities) then
+      v_keys := v_keys || clerk_sync.role_lock_keys(p_batch, v_class);
+    end if;
+    if 'permission' = any (v_entities) then
+      v_keys := v_keys || clerk_sync.permission_lock_keys(p_batch, v_class);
+    end if;
+    if 'organizationDomain' = any (v_entities) then
+      v_keys := v_keys || clerk_sync.domain_lock_keys(p_batch, v_class);
+    end if;
     if 'subscription' = any (v_entities) then
       v_keys := v_keys || clerk_sync.subscription_lock_keys(p_batch, v_class);
     end if;
@@ -905,7 +925,7 @@ end;
 $$;
 
 comment on function clerk_sync.lock_batch(clerk_sync.delivery[]) is
-  'Takes every advisory lock the deliveries will take, for a batch or a delivery alone: each entity''s keys (clerk_sync.<entity>_lock_keys()), class by class (emails 1, users 2, slugs 3, organizations 4, memberships 6, billing subscriptions 10, subscription items 11, payment attempts 12, waitlist entries 13), by key within a class. Called by the entry point only.';
+  'Takes every advisory lock the deliveries will take, for a batch or a delivery alone: each entity''s keys (clerk_sync.<entity>_lock_keys()), class by class (emails 1, users 2, slugs 3, organizations 4, invitations 5, memberships 6, roles 7, permissions 8, domains 9, billing subscriptions 10, subscription items 11, payment attempts 12, waitlist entries 13), by key within a class. Called by the entry point only.';
 
 create or replace function public.clerk_sync_schema_version()
 returns text
@@ -940,6 +960,16 @@ as $$
     'checked_at', now(),
     'users', (select count(*) from public.users u where u.deleted_at is null),
     'rows', jsonb_build_object(
+      'organizations', (select count(*) from public.organizations o where o.deleted_at is null),
+      'memberships', (select count(*) from public.organization_memberships),
+      'invitations', (select count(*) from public.organization_invitations),
+      'open_invitations', (
+        select count(*) from public.organization_invitations i
+        where i.status = 'pending' and (i.expires_at is null or i.expires_at > now())
+      ),
+      'roles', (select count(*) from public.organization_roles),
+      'permissions', (select count(*) from public.organization_permissions),
+      'domains', (select count(*) from public.organization_domains),
       'subscriptions', (select count(*) from public.billing_subscriptions),
       'subscription_items', (select count(*) from public.billing_subscription_items),
       'payment_attempts', (select count(*) from public.billing_payment_attempts),
@@ -997,6 +1027,6 @@ as $$
 $$;
 
 comment on function public.clerk_sync_status() is
-  'The sync''s health as jsonb (what npm run status prints): live users; the rows of the billing and waitlist tables; webhook deliveries by outcome (applied, stale, ignored; duplicates are not recorded) and refusals over the last hour and day; the last delivery of each event type; recent refusals; the last backfill run; the ledger''s size and oldest entry. Executable by service_role only.';
+  'The sync''s health as jsonb (what npm run status prints): live users; the rows of the other synced tables (organizations, memberships, invitations and the open ones: pending and not expired, roles, permissions, domains, billing subscriptions, subscription items, payment attempts, waitlist entries); webhook deliveries by outcome (applied, stale, ignored; duplicates are not recorded) and refusals over the last hour and day; the last delivery of each event type; recent refusals; the last backfill run; the ledger''s size and oldest entry. Executable by service_role only.';
 
 revoke all on all functions in schema clerk_sync from public, anon, authenticated, service_role;

@@ -97,7 +97,7 @@ create table clerk_sync.tombstones (
 comment on table clerk_sync.tombstones is
   'Deleted Clerk objects. Clerk never reuses an id, so a create or update arriving after the delete is stale.';
 
-comment on column clerk_sync.tombstones.entity is 'Which kind of Clerk object: user, organization or membership.';
+comment on column clerk_sync.tombstones.entity is 'Which kind of Clerk object: user, organization, membership, invitation, role, permission or domain.';
 
 comment on column clerk_sync.tombstones.clerk_id is 'The deleted object''s Clerk id.';
 

@@ -43,7 +43,7 @@ comment on column public.organization_memberships.role is 'Role key, with the or
 
 comment on column public.organization_memberships.role_name is 'The role''s display name (Admin).';
 
-comment on column public.organization_memberships.permissions is 'Permission keys the role grants (org:posts:read, …).';
+comment on column public.organization_memberships.permissions is 'Permission keys the role granted as of the membership''s last event (org:posts:read, …, with system permissions org:sys_*). Once the role is synced in public.organization_roles, clerk.is_org_member() and clerk.has_permission() read the role''s current permissions instead, with the system permissions of this list.';
 
 comment on column public.organization_memberships.public_metadata is 'Clerk public_metadata of the membership; {} when empty.';
 
@@ -278,30 +278,6 @@ $$;
 
 comment on function clerk.org_ids() is
   'Every organization the signed-in user is a member of, from the synced memberships (the token names only the active one). In policies, evaluated once per statement: organization_id = any ((select clerk.org_ids())::text[]).';
-
-create function clerk.is_org_member(
-  p_organization_id text,
-  p_role text default null,
-  p_permission text default null
-)
-returns boolean
-language sql
-stable
-security definer
-set search_path = ''
-as $$
-  select exists (
-    select 1 from public.organization_memberships m
-    where m.organization_id = p_organization_id
-      and m.user_id = (select auth.jwt()) ->> 'sub'
-      and (p_role is null
-        or m.role = case when p_role like 'org:%' then p_role else 'org:' || p_role end)
-      and (p_permission is null or p_permission = any (m.permissions))
-  );
-$$;
-
-comment on function clerk.is_org_member(text, text, text) is
-  'Whether the signed-in user is a member of the organization, optionally with a role (admin or org:admin, as v2 and v1 tokens write it) and a permission (org:posts:write), from the synced memberships. In policies: (select clerk.is_org_member((select clerk.org_id()), ''admin'')) runs once per statement; with a column argument it runs per row.';
 
 revoke all on all functions in schema clerk from public;
 grant execute on all functions in schema clerk to anon, authenticated, service_role;

@@ -123,7 +123,7 @@ comment on column clerk_sync.backfill_runs.mode is 'backfill (create and update 
 
 comment on column clerk_sync.backfill_runs.ok is 'Whether the run finished without an error and without invalid objects.';
 
-comment on column clerk_sync.backfill_runs.counts is 'Per kind (users, organizations, memberships) that the run finished: fetched, applied (created or updated), stale and duplicate (unchanged), deleted, invalid.';
+comment on column clerk_sync.backfill_runs.counts is 'Per kind (users, organizations, memberships, invitations, …) that the run finished: fetched, applied (created or updated), stale and duplicate (unchanged), deleted, invalid.';
 
 comment on column clerk_sync.backfill_runs.error is 'Why the run failed; null when it did not.';
 
@@ -170,6 +170,16 @@ as $$
     'checked_at', now(),
     'users', (select count(*) from public.users u where u.deleted_at is null),
     'rows', jsonb_build_object(
+      'organizations', (select count(*) from public.organizations o where o.deleted_at is null),
+      'memberships', (select count(*) from public.organization_memberships),
+      'invitations', (select count(*) from public.organization_invitations),
+      'open_invitations', (
+        select count(*) from public.organization_invitations i
+        where i.status = 'pending' and (i.expires_at is null or i.expires_at > now())
+      ),
+      'roles', (select count(*) from public.organization_roles),
+      'permissions', (select count(*) from public.organization_permissions),
+      'domains', (select count(*) from public.organization_domains),
       'subscriptions', (select count(*) from public.billing_subscriptions),
       'subscription_items', (select count(*) from public.billing_subscription_items),
       'payment_attempts', (select count(*) from public.billing_payment_attempts),
@@ -227,7 +237,7 @@ as $$
 $$;
 
 comment on function public.clerk_sync_status() is
-  'The sync''s health as jsonb (what npm run status prints): live users; the rows of the billing and waitlist tables; webhook deliveries by outcome (applied, stale, ignored; duplicates are not recorded) and refusals over the last hour and day; the last delivery of each event type; recent refusals; the last backfill run; the ledger''s size and oldest entry. Executable by service_role only.';
+  'The sync''s health as jsonb (what npm run status prints): live users; the rows of the other synced tables (organizations, memberships, invitations and the open ones: pending and not expired, roles, permissions, domains, billing subscriptions, subscription items, payment attempts, waitlist entries); webhook deliveries by outcome (applied, stale, ignored; duplicates are not recorded) and refusals over the last hour and day; the last delivery of each event type; recent refusals; the last backfill run; the ledger''s size and oldest entry. Executable by service_role only.';
 
 alter table clerk_sync.refusals enable row level security;
 

@@ -1,7 +1,8 @@
 /**
  * Seeded Clerk histories for convergence tests: a small model of a Clerk instance
  * (users, their email addresses, names, image, username, phones, public metadata and
- * ban state) mutated at random, recording the webhook event Clerk emits for each
+ * ban state; organizations, memberships, invitations, roles, permissions and domains)
+ * mutated at random, recording the webhook event Clerk emits for each
  * mutation and Clerk's state at the end. Some users are held by an app's foreign key
  * (their ids end in `_held`): once deleted, their row may stay, erased.
  *
@@ -13,11 +14,16 @@
 import { shuffle } from "../../dev/shuffle.ts";
 import {
   deletedEvent,
+  domainEvent,
+  invitationEvent,
   membershipEvent,
+  objectDeletedEvent,
   organizationDeletedEvent,
   organizationEvent,
   type PayerState,
   paymentAttemptEvent,
+  permissionEvent,
+  roleEvent,
   subscriptionEvent,
   subscriptionItemEvent,
   userEvent,
@@ -89,6 +95,26 @@ export interface HistoryEvent {
   membership?: SyncedMembership | null;
   /** For a billing or waitlist event: every object it carries (a subscription's items too). */
   billing?: SyncedBillingRow[];
+  /**
+   * For an invitation's, a role's, a permission's or a domain's event: its table (a key
+   * of ClerkState) and its synced columns after it; null once deleted.
+   */
+  other?: { kind: OtherKind; row: SyncedOther | null };
+}
+
+/** The entities compared as plain rows: each one's list in ClerkState. */
+export type OtherKind = "invitations" | "roles" | "permissions" | "domains";
+
+/**
+ * A row of public.organization_invitations, _roles, _permissions or _domains as Clerk's
+ * state dictates it: `clerk_id` first, then the compared columns in the order
+ * convergence_test.ts reads them, `clerk_updated_at` last; `organization_id` for the
+ * two that go with their organization.
+ */
+export interface SyncedOther {
+  clerk_id: string;
+  organization_id?: string;
+  [column: string]: unknown;
 }
 
 /** A row of a billing or waitlist table as Clerk's state dictates it (the compared columns). */
@@ -122,6 +148,10 @@ export interface ClerkState {
   memberships: SyncedMembership[];
   /** Subscriptions, subscription items, payment attempts and waitlist entries. */
   billing: SyncedBillingRow[];
+  invitations: SyncedOther[];
+  roles: SyncedOther[];
+  permissions: SyncedOther[];
+  domains: SyncedOther[];
 }
 
 /** A row of public.users as Clerk's state dictates it (the synced columns). */
@@ -183,6 +213,21 @@ interface ModelMembership {
   organization: ModelOrganization;
   user: ModelUser;
   role: string;
+  createdAt: number;
+  updatedAt: number;
+  alive: boolean;
+}
+
+/**
+ * One invitation, role, permission or domain in the model: its synced columns as
+ * SyncedOther has them, but for `clerk_updated_at`.
+ */
+interface ModelOther {
+  kind: OtherKind;
+  label: string;
+  id: string;
+  organization: ModelOrganization | null;
+  columns: Record<string, unknown>;
   createdAt: number;
   updatedAt: number;
   alive: boolean;
@@ -267,6 +312,7 @@ export function generateHistory(seed: number): ClerkHistory {
   const users: ModelUser[] = [];
   const organizations: ModelOrganization[] = [];
   const memberships: ModelMembership[] = [];
+  const objects: ModelOther[] = [];
   const events: HistoryEvent[] = [];
   /** Slugs that an organization let go, which Clerk lets another take. */
   const freedSlugs: string[] = [];
@@ -362,7 +408,7 @@ export function generateHistory(seed: number): ClerkHistory {
     clerkId: string,
     payload: Record<string, unknown>,
     change: string,
-    about: Pick<HistoryEvent, "organization" | "membership" | "billing">,
+    about: Pick<HistoryEvent, "organization" | "membership" | "billing" | "other">,
   ): void {
     const index = events.length;
     events.push({
@@ -488,6 +534,98 @@ export function generateHistory(seed: number): ClerkHistory {
   }
 
   const liveOrganizations = () => organizations.filter((org) => org.alive);
+  const liveOthers = (kind: OtherKind, which: (other: ModelOther) => boolean = () => true) =>
+    objects.filter((other) => other.alive && other.kind === kind && which(other));
+
+  /** The event of `other`'s current state, of `type`, recorded with its synced row. */
+  function emitOther(type: string, other: ModelOther, change: string): void {
+    other.updatedAt = tick();
+    if (type.endsWith(".created")) other.createdAt = other.updatedAt;
+    const times = { createdAt: other.createdAt, updatedAt: other.updatedAt };
+    const at = other.updatedAt + random.int(3);
+    const c = other.columns;
+    const org = other.organization?.id ?? "";
+    const payload = other.kind === "invitations"
+      ? invitationEvent(type as Parameters<typeof invitationEvent>[0], {
+        id: other.id,
+        organizationId: org,
+        userId: c.user_id as string | null,
+        ...times,
+      }, at)
+      : other.kind === "roles"
+      ? roleEvent(type as "role.created" | "role.updated", {
+        id: other.id,
+        key: c.key as string,
+        permissions: c.permissions as string[],
+        ...times,
+      }, at)
+      : other.kind === "permissions"
+      ? permissionEvent(type as "permission.created" | "permission.updated", {
+        id: other.id,
+        key: c.key as string,
+        name: c.name as string,
+        ...times,
+      }, at)
+      : domainEvent(type as "organizationDomain.created" | "organizationDomain.updated", {
+        id: other.id,
+        organizationId: org,
+        enrollmentMode: c.enrollment_mode as string,
+        verified: c.verification_status === "verified",
+        ...times,
+      }, at);
+    recordOther(type, other.label, other.id, payload, change, {
+      other: {
+        kind: other.kind,
+        row: {
+          clerk_id: other.id,
+          ...other.columns,
+          clerk_updated_at: new Date(other.updatedAt),
+        },
+      },
+    });
+  }
+
+  /** Ends `other`; with `type`, Clerk sends its delete (ordered by the envelope timestamp). */
+  function removeOther(
+    other: ModelOther,
+    change: string,
+    type?: "role.deleted" | "permission.deleted" | "organizationDomain.deleted",
+  ): void {
+    other.alive = false;
+    if (type === undefined) return;
+    const payload = objectDeletedEvent(type, other.id, tick() + random.int(3));
+    recordOther(type, other.label, other.id, payload, change, {
+      other: { kind: other.kind, row: null },
+    });
+  }
+
+  /** A new invitation, role, permission or domain, with its first columns. */
+  function createOther(
+    kind: OtherKind,
+    prefix: string,
+    type: string,
+    organization: ModelOrganization | null,
+    columns: Record<string, unknown>,
+  ): void {
+    const label = `${prefix}${objects.filter((other) => other.kind === kind).length}`;
+    const other: ModelOther = {
+      kind,
+      label,
+      id: `${
+        { invitations: "orginv", roles: "role", permissions: "perm", domains: "orgdmn" }[kind]
+      }_${tag}_${label}`,
+      organization,
+      columns: organization === null ? columns : { organization_id: organization.id, ...columns },
+      createdAt: 0,
+      updatedAt: 0,
+      alive: true,
+    };
+    objects.push(other);
+    emitOther(type, other, `${kind.slice(0, -1)} created`);
+  }
+
+  const PERMISSION_KEYS = ["org:posts:read", "org:posts:write", "org:billing:manage"];
+  const somePermissions = () => PERMISSION_KEYS.filter(() => random.chance(0.5));
   const liveMemberships = () => memberships.filter((membership) => membership.alive);
   const takeSlug = () =>
     freedSlugs.length > 0 && random.chance(0.6)
@@ -636,6 +774,16 @@ export function generateHistory(seed: number): ClerkHistory {
   }
 
   /** The mutations of one step, each applicable when its guard holds. */
+  /** Deletes `user` in Clerk, its memberships with it. */
+  const deleteUser = (user: ModelUser) => {
+    user.alive = false;
+    for (const address of [...user.addresses]) release(user, address);
+    for (const membership of liveMemberships().filter((m) => m.user === user)) {
+      removeMembership(membership, "removed with its user", random.chance(0.5));
+    }
+    record("user.deleted", user, deletedEvent(user.id, tick() + random.int(3)), "deleted");
+  };
+
   const mutations: [weight: number, guard: () => boolean, run: () => void][] = [
     [2, () => live().length < MAX_LIVE_USERS, create],
     [3, () => live().length > 0, () => {
@@ -733,23 +881,104 @@ export function generateHistory(seed: number): ClerkHistory {
       for (const membership of liveMemberships().filter((m) => m.organization === org)) {
         removeMembership(membership, "removed with its organization", random.chance(0.5));
       }
+      // Clerk sends no invitation delete; whether it sends a domain's is not documented.
+      const invitations = liveOthers("invitations", (i) => i.organization === org);
+      for (const invitation of invitations) {
+        removeOther(invitation, "invitation removed with its organization");
+      }
+      for (const domain of liveOthers("domains", (d) => d.organization === org)) {
+        removeOther(
+          domain,
+          "domain removed with its organization",
+          random.chance(0.5) ? "organizationDomain.deleted" : undefined,
+        );
+      }
       recordOther(
         "organization.deleted",
         org.label,
         org.id,
         organizationDeletedEvent(org.id, tick() + random.int(3)),
-        "organization deleted",
+        invitations.length > 0 ? "organization deleted, with invitations" : "organization deleted",
         { organization: null },
       );
     }],
-    [2, () => live().length > 1, () => {
-      const user = random.pick(live());
-      user.alive = false;
-      for (const address of [...user.addresses]) release(user, address);
-      for (const membership of liveMemberships().filter((m) => m.user === user)) {
-        removeMembership(membership, "removed with its user", random.chance(0.5));
-      }
-      record("user.deleted", user, deletedEvent(user.id, tick() + random.int(3)), "deleted");
+    [1, () => liveOrganizations().length > 0, () => {
+      createOther(
+        "invitations",
+        "i",
+        "organizationInvitation.created",
+        random.pick(liveOrganizations()),
+        {
+          status: "pending",
+          user_id: null,
+        },
+      );
+    }],
+    [1, () => liveOthers("invitations", (i) => i.columns.status === "pending").length > 0, () => {
+      const invitation = random.pick(
+        liveOthers("invitations", (i) => i.columns.status === "pending"),
+      );
+      const accepted = random.chance(0.5);
+      invitation.columns = {
+        ...invitation.columns,
+        status: accepted ? "accepted" : "revoked",
+        user_id: accepted ? random.pick(live()).id : null,
+      };
+      emitOther(
+        accepted ? "organizationInvitation.accepted" : "organizationInvitation.revoked",
+        invitation,
+        accepted ? "invitation accepted" : "invitation revoked",
+      );
+    }],
+    [1, () => liveOthers("roles").length < 3, () => {
+      const key = `org:${tag}_r${objects.filter((other) => other.kind === "roles").length}`;
+      createOther("roles", "r", "role.created", null, { key, permissions: somePermissions() });
+    }],
+    [1, () => liveOthers("roles").length > 0, () => {
+      const role = random.pick(liveOthers("roles"));
+      role.columns = { ...role.columns, permissions: somePermissions() };
+      emitOther("role.updated", role, "role permissions changed");
+    }],
+    [1, () => liveOthers("permissions").length < 3, () => {
+      const key = `org:${tag}:p${objects.filter((other) => other.kind === "permissions").length}`;
+      createOther("permissions", "p", "permission.created", null, { key, name: `${key} 0` });
+    }],
+    [1, () => liveOthers("permissions").length > 0, () => {
+      const permission = random.pick(liveOthers("permissions"));
+      permission.columns = {
+        ...permission.columns,
+        name: `${permission.columns.key} ${random.int(100)}`,
+      };
+      emitOther("permission.updated", permission, "permission renamed");
+    }],
+    [1, () => liveOthers("domains").length < 3 && liveOrganizations().length > 0, () => {
+      createOther("domains", "d", "organizationDomain.created", random.pick(liveOrganizations()), {
+        enrollment_mode: "manual_invitation",
+        verification_status: null,
+      });
+    }],
+    [1, () => liveOthers("domains").length > 0, () => {
+      const domain = random.pick(liveOthers("domains"));
+      domain.columns = {
+        ...domain.columns,
+        enrollment_mode: random.pick(["automatic_invitation", "automatic_suggestion"]),
+        verification_status: "verified",
+      };
+      emitOther("organizationDomain.updated", domain, "domain verified");
+    }],
+    [1, () => objects.some((other) => other.alive && other.kind !== "invitations"), () => {
+      const other = random.pick(objects.filter((o) => o.alive && o.kind !== "invitations"));
+      const type = ({
+        roles: "role.deleted",
+        permissions: "permission.deleted",
+        domains: "organizationDomain.deleted",
+      } as const)[other.kind as "roles" | "permissions" | "domains"];
+      removeOther(other, `${other.kind.slice(0, -1)} deleted`, type);
+    }],
+    [2, () => live().length > 1, () => deleteUser(random.pick(live()))],
+    // A member deleted: the other entities' steps make it rare among the deletes above.
+    [1, () => live().length > 1 && liveMemberships().length > 0, () => {
+      deleteUser(random.pick(liveMemberships()).user);
     }],
   ];
 
@@ -851,6 +1080,12 @@ export function stateAfter(events: readonly HistoryEvent[]): ClerkState {
   const organizations = new Map<string, SyncedOrganization>();
   const memberships = new Map<string, SyncedMembership>();
   const billing = new Map<string, SyncedBillingRow>();
+  const others: Record<OtherKind, Map<string, SyncedOther>> = {
+    invitations: new Map(),
+    roles: new Map(),
+    permissions: new Map(),
+    domains: new Map(),
+  };
   const unique = <T>(
     rows: Iterable<T>,
     key: (row: T) => string | null,
@@ -871,11 +1106,20 @@ export function stateAfter(events: readonly HistoryEvent[]): ClerkState {
       for (const row of event.billing) billing.set(row.clerk_id, row);
       continue;
     }
+    if (event.other !== undefined) {
+      const rows = others[event.other.kind];
+      if (event.other.row === null) rows.delete(event.clerkId);
+      else rows.set(event.clerkId, event.other.row);
+      continue;
+    }
     if (event.organization !== undefined) {
       if (event.organization === null) {
         organizations.delete(event.clerkId);
         for (const [id, m] of memberships) {
           if (m.organization_id === event.clerkId) memberships.delete(id);
+        }
+        for (const rows of [others.invitations, others.domains]) {
+          for (const [id, row] of rows) if (row.organization_id === event.clerkId) rows.delete(id);
         }
       } else organizations.set(event.clerkId, event.organization);
       unique(organizations.values(), (org) => org.slug, "a slug", event.index);
@@ -916,5 +1160,9 @@ export function stateAfter(events: readonly HistoryEvent[]): ClerkState {
     organizations: byId(organizations.values()),
     memberships: byId(memberships.values()),
     billing: byId(billing.values()),
+    invitations: byId(others.invitations.values()),
+    roles: byId(others.roles.values()),
+    permissions: byId(others.permissions.values()),
+    domains: byId(others.domains.values()),
   };
 }

@@ -112,8 +112,7 @@ select results_eq(
   'An ignored delivery leaves the row of its user unchanged.'
 );
 select is(
-  tests.deliver('msg_invitation', 'organizationInvitation.created', '2026-01-01 16:00:00+00',
-    'orginv_1', '{}'),
+  tests.deliver('msg_sms', 'sms.created', '2026-01-01 16:00:00+00', 'sms_1', '{}'),
   'ignored',
   'An event type the sync does not keep is ignored.'
 );
@@ -131,8 +130,8 @@ select results_eq(
     ('msg_b_b', 'applied'),
     ('msg_b_m', 'applied'),
     ('msg_b_z', 'stale'),
-    ('msg_invitation', 'ignored'),
-    ('msg_session', 'ignored')$$,
+    ('msg_session', 'ignored'),
+    ('msg_sms', 'ignored')$$,
   'The ledger holds one entry per svix-id with the outcome its call returned, none left pending.'
 );
 
