@@ -73,7 +73,7 @@ const EVENT: ClerkEvent = {
 
 /**
  * Deliveries per simulated second through `calls` calls (or the adaptive limit of up to
- * 8), `inFlight` at a time: 2 s to settle, then 4 s measured.
+ * 8), `inFlight` at a time: 4 s to settle, then 8 s measured.
  */
 async function throughput(
   workers: number,
@@ -88,7 +88,7 @@ async function throughput(
       ? { maxCalls: 8, maxBatch: 100, now }
       : { maxCalls: calls, maxBatch: 100, adaptive: false },
   );
-  const [settle, end] = [2_000, 6_000];
+  const [settle, end] = [4_000, 12_000];
   let measured = 0;
   let stopped = false;
   const senders = Array.from({ length: inFlight }, async () => {
