@@ -16,6 +16,7 @@ import { createMigratedDatabase, dropDatabases } from "../dev/database.ts";
 import { openTestServer } from "../dev/postgres_server.ts";
 import { prefetch } from "../dev/prefetch.ts";
 import {
+  cacheFunction,
   type FunctionProcess,
   LOCAL_DENO,
   RUNTIMES,
@@ -24,7 +25,7 @@ import {
 import { POSTGREST_MISSING, startPostgrest } from "../dev/postgrest.ts";
 import { newSecret } from "../dev/webhooks.ts";
 import { type BackfillResult, measureBackfill } from "./backfill.ts";
-import { cacheServer, type ColdStart, measureColdStart } from "./cold_start.ts";
+import { type ColdStart, measureColdStart } from "./cold_start.ts";
 import { prepareEvents, type Scenario } from "./events.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
 import { createNaiveTable } from "./naive_table.ts";
@@ -256,7 +257,7 @@ async function measure(
       continue;
     }
     progress(`Cold starts on ${runtime.name} (${settings.coldStarts} of each)`);
-    await cacheServer(runtime, NAIVE_HANDLER);
+    await cacheFunction(runtime, NAIVE_HANDLER);
     coldStarts.push(
       {
         server: "function",

@@ -1,5 +1,5 @@
 /** Cold start: from spawning a server process to its first 200 answer. */
-import { denoEnv, type DenoRuntime, type FunctionProcess } from "../dev/function_process.ts";
+import type { FunctionProcess } from "../dev/function_process.ts";
 import { percentile } from "./load.ts";
 
 /** Cold starts in milliseconds: every sample and their median. */
@@ -27,25 +27,4 @@ export async function measureColdStart(
     samplesMs.push(performance.now() - started);
   }
   return { medianMs: percentile([...samplesMs].sort((a, b) => a - b), 50), samplesMs };
-}
-
-/**
- * Fetches what `entrypoint` imports into Deno's cache for `runtime` (the servers run
- * with `--cached-only`), so that no cold start is a download. The tests' prefetch
- * caches the function for the hosted runtime's Deno, not the benchmark's other servers.
- */
-export async function cacheServer(runtime: DenoRuntime, entrypoint: URL): Promise<void> {
-  if (runtime.executable === undefined) return;
-  const output = await new Deno.Command(runtime.executable, {
-    args: ["cache", ...runtime.flags, entrypoint.pathname],
-    env: denoEnv(),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(
-      `${runtime.name} cannot load ${entrypoint.pathname}:\n` +
-        new TextDecoder().decode(output.stderr),
-    );
-  }
 }
