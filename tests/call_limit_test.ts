@@ -152,3 +152,20 @@ Deno.test("createCallLimit() stays as it is while nothing waits, and never leave
   }
   assert.ok(limit.current() >= 2);
 });
+
+Deno.test("createCallLimit() goes back to one call after 2 s with nothing waiting, not before", () => {
+  let clock = 0;
+  const limit = createCallLimit({ max: 4, now: () => clock });
+  for (let i = 0; i < 1000; i++) {
+    clock += 30;
+    limit.ended(10 * limit.current(), true); // Each call more helps: it climbs.
+  }
+  const climbed = limit.current();
+  assert.ok(climbed > 1, `climbed to ${climbed}`);
+  clock += 1_000;
+  limit.ended(1, false);
+  assert.equal(limit.current(), climbed, "1 s with nothing waiting: unchanged");
+  clock += 1_500;
+  limit.ended(1, false);
+  assert.equal(limit.current(), 1, "2.5 s with nothing waiting: one call");
+});
